@@ -1,0 +1,186 @@
+//! The database handle: one body of SQL serving SQLite and PostgreSQL.
+//!
+//! All queries go through sqlx's `Any` driver with run-time checked SQL written in the
+//! common subset of both dialects (`$1` placeholders, integer timestamps). The few places
+//! where the dialects differ (locking clauses, upserts) ask [`Database::dialect`].
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, ConnectOptions, Executor,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which SQL dialect the connected database speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Reads the dialect from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(DbError::UnsupportedUrl)
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL must start with sqlite: or postgres:")]
+    UnsupportedUrl,
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A pooled connection to the platform's database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Database {
+    /// Connects (creating a SQLite file and its directory when missing).
+    ///
+    /// The pool connects lazily, so a server can start and report "not ready" while
+    /// the database is unreachable instead of refusing to start.
+    #[tracing::instrument(skip_all, fields(dialect))]
+    pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)?;
+        tracing::Span::current().record("dialect", dialect.name());
+        if dialect == Dialect::Sqlite {
+            ensure_sqlite_dir(url)?;
+        }
+        let options = AnyConnectOptions::from_str(&with_sqlite_create_mode(url, dialect))
+            .map_err(DbError::Connect)?
+            .log_statements(log::LevelFilter::Trace)
+            .log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the single writer; NORMAL sync is
+                        // durable in WAL mode except for the last commits on power loss.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(Self { pool, dialect })
+    }
+
+    /// Connects and waits for the first connection to succeed.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        let db = Self::connect_lazy(url, max_connections)?;
+        db.ping().await.map_err(DbError::Connect)?;
+        Ok(db)
+    }
+
+    /// Applies the migrations of this database's dialect.
+    #[tracing::instrument(skip(self), fields(dialect = self.dialect.name()))]
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}
+
+/// Makes sure the directory that will hold a SQLite file exists.
+fn ensure_sqlite_dir(url: &str) -> Result<(), DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// SQLite refuses to create a missing file unless asked to (`mode=rwc`).
+fn with_sqlite_create_mode(url: &str, dialect: Dialect) -> String {
+    if dialect != Dialect::Sqlite || url.contains("mode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}mode=rwc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_follows_the_scheme() {
+        assert_eq!(Dialect::from_url("sqlite://data/x.db").unwrap(), Dialect::Sqlite);
+        assert_eq!(Dialect::from_url("postgres://u@h/db").unwrap(), Dialect::Postgres);
+        assert_eq!(Dialect::from_url("postgresql://u@h/db").unwrap(), Dialect::Postgres);
+        assert!(matches!(Dialect::from_url("mysql://u@h/db"), Err(DbError::UnsupportedUrl)));
+    }
+
+    #[test]
+    fn sqlite_urls_get_create_mode_once() {
+        assert_eq!(with_sqlite_create_mode("sqlite://a.db", Dialect::Sqlite), "sqlite://a.db?mode=rwc");
+        assert_eq!(with_sqlite_create_mode("sqlite://a.db?x=1", Dialect::Sqlite), "sqlite://a.db?x=1&mode=rwc");
+        assert_eq!(with_sqlite_create_mode("sqlite://a.db?mode=ro", Dialect::Sqlite), "sqlite://a.db?mode=ro");
+        assert_eq!(with_sqlite_create_mode("postgres://h/db", Dialect::Postgres), "postgres://h/db");
+    }
+}

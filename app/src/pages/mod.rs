@@ -1,0 +1,18 @@
+//! One module per page.
+
+pub mod landing;
+pub mod not_found;
+
+use leptos::prelude::*;
+
+/// Sets `data-hydrated` on `<body>` once the wasm has taken over the page.
+///
+/// Effects never run during server rendering, so the attribute's presence proves the
+/// page is interactive; browser tests wait for it before they click.
+pub fn mark_hydrated() {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,8 @@
+-- Operator accounts: the people who run stores on the platform.
+CREATE TABLE operators (
+    id            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email         TEXT    NOT NULL UNIQUE,
+    password_hash TEXT    NOT NULL,
+    verified_at   BIGINT,
+    created_at    BIGINT  NOT NULL
+);

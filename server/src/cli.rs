@@ -1,0 +1,119 @@
+//! Command-line interface: `pointmint [serve|migrate|devnet]`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "pointmint", version, about = "Loyalty points as MST tokens on the Metaverse chain")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app and the worker (and the development chain unless --mvs-rpc-url is set). The default.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Run the MVS development chain on its own.
+    Devnet(DevnetArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Where pointmint keeps its files (SQLite database, outbox, master key, chain data).
+    #[arg(long, env = "POINTMINT_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address the web server listens on.
+    #[arg(long, env = "POINTMINT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// JSON-RPC URL of an MVS node (e.g. http://127.0.0.1:8820/rpc/v3). Default: the embedded development chain.
+    #[arg(long, env = "MVS_RPC_URL")]
+    pub mvs_rpc_url: Option<String>,
+
+    /// SMTP server for outgoing mail (smtp://, smtps:// or smtp://...?tls=starttls). Default: .eml files in DATA_DIR/outbox.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Directory holding the compiled browser assets (pkg/ with the wasm, JS and CSS).
+    #[arg(long, env = "POINTMINT_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Block interval of the embedded development chain, e.g. 2s, 500ms; 0 mines only on demand.
+    #[arg(long, env = "POINTMINT_DEVNET_BLOCK_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub devnet_block_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NetworkArg {
+    Testnet,
+    Mainnet,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevnetArgs {
+    /// Address the JSON-RPC server listens on.
+    #[arg(long, default_value = "127.0.0.1:8820")]
+    pub listen: SocketAddr,
+    /// Time between blocks, e.g. 2s, 500ms; 0 mines only on `generate`.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub block_interval: Duration,
+    /// Address funded in the genesis block.
+    #[arg(long)]
+    pub genesis_address: Option<String>,
+    /// ETP paid to the genesis address.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub genesis_amount: u64,
+    /// Address version used by the chain.
+    #[arg(long, value_enum, default_value = "testnet")]
+    pub network: NetworkArg,
+    /// File the chain is persisted to (kept across restarts). Default: in memory only.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// Parses `2s`, `500ms`, `1m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(split) => text.split_at(split),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{text}`: use ms, s or m")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+}

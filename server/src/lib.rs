@@ -1,0 +1,10 @@
+//! The pointmint server: configuration, HTTP application, CLI commands.
+
+pub mod cli;
+pub mod config;
+pub mod devnet;
+pub mod metrics;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,39 @@
+use clap::Parser;
+use server::{
+    cli::{Cli, Command, ServeArgs},
+    config::{self, Settings},
+    startup::Application,
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        // `pointmint` alone means `pointmint serve` with flags taken from the environment.
+        match Cli::parse_from(["pointmint", "serve"]).command {
+            Some(command) => command,
+            None => unreachable!("serve was given"),
+        }
+    });
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            let url = config::database_url(&args);
+            let db = app::domain::db::Database::connect(&url, 1).await?;
+            db.migrate().await?;
+            println!("migrations applied to {}", config::mask_url_secret(&url));
+            Ok(())
+        }
+        Command::Devnet(args) => server::devnet::run(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_serve_args(args);
+    println!("pointmint {} starting with\n{settings}", env!("CARGO_PKG_VERSION"));
+    let application = Application::build(settings).await?;
+    println!("listening on http://{}", application.local_addr());
+    application.run_until_stopped().await
+}

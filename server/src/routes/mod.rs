@@ -1,0 +1,3 @@
+//! HTTP handlers outside the Leptos pages.
+
+pub mod health;

@@ -1,0 +1,179 @@
+//! Builds the application from settings: database, chain node, router, listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use app::{domain::db::Database, shell, App};
+use axum::{extract::FromRef, routing::get, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    config::{ChainSettings, Settings},
+    metrics::{self, Metrics},
+    routes::health,
+    shutdown::shutdown_signal,
+};
+
+/// How long the chain client waits for a node's answer before calling the outcome unknown.
+const CHAIN_RPC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Shared by every handler (the axum state).
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Database,
+    pub chain: mvs::rpc::Client,
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    devnet: Option<mvs::devnet::DevnetHandle>,
+}
+
+impl Application {
+    /// Connects and migrates the database, starts (or reaches) the chain node and binds the
+    /// listener. Port 0 in `settings.addr` picks a free port (tests use it).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+
+        let db = Database::connect_lazy(&settings.database_url, 16)?;
+        prepare_database(&db).await?;
+
+        let (chain_url, devnet) = match &settings.chain {
+            ChainSettings::Remote { rpc_url } => (rpc_url.clone(), None),
+            ChainSettings::Embedded { block_interval } => {
+                let devnet = start_devnet(&settings, *block_interval).await?;
+                (devnet.rpc_url(), Some(devnet))
+            }
+        };
+        let chain = mvs::rpc::Client::new(&chain_url, CHAIN_RPC_TIMEOUT);
+
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let local_addr = listener.local_addr()?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("pointmint")
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let state = AppState {
+            leptos_options,
+            db,
+            chain,
+            metrics: Arc::new(Metrics::new(settings_dialect(&settings))),
+        };
+        let router = router(state.clone());
+        Ok(Self { listener, router, state, devnet })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// URL of the chain node this application talks to.
+    pub fn chain_rpc_url(&self) -> Option<String> {
+        self.devnet.as_ref().map(|d| d.rpc_url())
+    }
+
+    /// Serves until `shutdown` completes, then stops the embedded chain.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        if let Some(devnet) = self.devnet {
+            devnet.shutdown().await;
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+fn settings_dialect(settings: &Settings) -> &'static str {
+    app::domain::db::Dialect::from_url(&settings.database_url).map_or("unknown", |d| d.name())
+}
+
+/// Applies migrations now if the database answers; otherwise keeps trying in the
+/// background so the server still starts and `/readyz` tells what is wrong.
+async fn prepare_database(db: &Database) -> anyhow::Result<()> {
+    match db.ping().await {
+        Ok(()) => db.migrate().await.context("applying database migrations")?,
+        Err(error) => {
+            tracing::error!(%error, "database unreachable at start; migrations will run once it answers");
+            let db = db.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if db.ping().await.is_ok() {
+                        match db.migrate().await {
+                            Ok(()) => tracing::info!("database reachable again; migrations applied"),
+                            Err(error) => tracing::error!(%error, "applying migrations failed"),
+                        }
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn start_devnet(settings: &Settings, block_interval: Duration) -> anyhow::Result<mvs::devnet::DevnetHandle> {
+    let config = mvs::devnet::DevnetConfig {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        block_interval,
+        data_path: Some(settings.data_dir.join("devnet")),
+        ..Default::default()
+    };
+    let devnet = mvs::devnet::spawn(config).await.context("starting the embedded development chain")?;
+    tracing::info!(rpc_url = %devnet.rpc_url(), "embedded development chain started");
+    Ok(devnet)
+}
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::export))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.db.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_http))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
