@@ -12,6 +12,8 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod builder;
+pub mod consensus;
 pub mod attachment;
 pub mod encoding;
 pub mod hash;
@@ -21,6 +23,7 @@ pub mod network;
 pub mod script;
 pub mod sighash;
 pub mod sign;
+pub mod symbol;
 pub mod tx;
 
 pub use address::Address;
