@@ -97,3 +97,51 @@ pub fn attachment_json(output: &Output) -> Value {
     }
     Value::Object(m)
 }
+
+/// Reads back an attachment printed by [`attachment_json`] (the fields metaversejs uses).
+pub fn attachment_from_json(v: &Value) -> Option<crate::attachment::Attachment> {
+    use crate::attachment::*;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    let version = n("version").unwrap_or(1) as u32;
+    let body = match n("type")? {
+        0 => AttachmentBody::Etp,
+        2 => match n("status")? {
+            1 => AttachmentBody::AssetIssue(AssetDetail {
+                symbol: s("symbol")?,
+                max_supply: n("max_supply")?,
+                decimal_number: n("precision")? as u8,
+                secondaryissue_threshold: match v.get("secondaryissue_threshold")?.as_i64()? {
+                    -1 => SECONDARY_ISSUE_FREE,
+                    t => t as u8,
+                },
+                reserved: [n("is_secondaryissue").unwrap_or(0) as u8, 0],
+                issuer: s("issuer")?,
+                address: s("address")?,
+                description: s("description")?,
+            }),
+            2 => AttachmentBody::AssetTransfer(AssetTransfer { symbol: s("symbol")?, quantity: n("quantity")? }),
+            _ => return None,
+        },
+        3 => AttachmentBody::Message(s("content")?),
+        4 => AttachmentBody::Avatar(AvatarBody {
+            status: if n("status")? == 1 { AvatarStatus::Register } else { AvatarStatus::Transfer },
+            symbol: s("symbol")?,
+            address: s("address")?,
+        }),
+        5 => AttachmentBody::Certificate(Certificate {
+            symbol: s("symbol")?,
+            owner: s("owner")?,
+            address: s("address")?,
+            cert_type: CertType::from_u32(n("cert")? as u32),
+            status: n("status")? as u8,
+        }),
+        _ => return None,
+    };
+    Some(Attachment {
+        version,
+        to_did: s("to_did").unwrap_or_default(),
+        from_did: s("from_did").unwrap_or_default(),
+        body,
+    })
+}

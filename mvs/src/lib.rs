@@ -14,12 +14,14 @@
 pub mod address;
 pub mod builder;
 pub mod consensus;
+pub mod devnet;
 pub mod attachment;
 pub mod encoding;
 pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod network;
+pub mod rpc;
 pub mod script;
 pub mod sighash;
 pub mod sign;
