@@ -2,7 +2,11 @@
 //! its server functions, and — behind the `ssr` feature — the server-side domain code
 //! shared by the server functions, the REST API and the worker.
 
+pub mod errors;
+pub mod models;
 pub mod pages;
+pub mod server_fns;
+pub mod urls;
 
 #[cfg(feature = "ssr")]
 pub mod domain;
@@ -11,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path, SsrMode, StaticSegment,
 };
 
 /// The HTML document around every page; rendered only on the server.
@@ -45,6 +49,17 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::landing::Landing/>
+                    // Accounts. Pages that load data behind the session render fully before
+                    // answering (SsrMode::Async) so they can still redirect to /login or set 404.
+                    <Route path=path!("/signup") view=pages::signup::SignUpPage/>
+                    <Route path=path!("/verify-email") view=pages::verify_email::VerifyEmailPage/>
+                    <Route path=path!("/login") view=pages::login::LoginPage/>
+                    <Route path=path!("/forgot-password") view=pages::password_reset::ForgotPasswordPage/>
+                    <Route path=path!("/reset-password") view=pages::password_reset::ResetPasswordPage/>
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

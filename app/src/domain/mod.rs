@@ -1,3 +1,15 @@
 //! Server-side domain code, shared by server functions, the REST API and the worker.
 
+pub mod clock;
+pub mod context;
 pub mod db;
+pub mod email;
+pub mod mail;
+pub mod membership;
+pub mod operators;
+pub mod password;
+pub mod rate_limit;
+pub mod sessions;
+pub mod staff;
+pub mod stores;
+pub mod tokens;

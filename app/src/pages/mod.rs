@@ -1,7 +1,16 @@
 //! One module per page.
 
+pub mod account;
+pub mod dashboard;
+pub mod forms;
+pub mod invitation;
 pub mod landing;
+pub mod login;
 pub mod not_found;
+pub mod password_reset;
+pub mod signup;
+pub mod staff;
+pub mod verify_email;
 
 use leptos::prelude::*;
 

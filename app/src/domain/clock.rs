@@ -1,0 +1,8 @@
+//! Time as the database stores it: whole seconds since the Unix epoch (BIGINT on both dialects).
+
+/// Seconds since 1970-01-01T00:00:00Z, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

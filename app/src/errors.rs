@@ -1,0 +1,200 @@
+//! `AppError`: the one error type at the server-function boundary.
+//!
+//! Every variant is something a person can act on; internal failures collapse into
+//! [`AppError::Internal`] after being logged on the server, so nothing internal leaks.
+//! Each error knows the form field it belongs to (shown next to that field) and a stable
+//! code, which also carries it through a redirect when a form is posted without JavaScript.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Enter a valid e-mail address, like name@example.com.")]
+    InvalidEmail,
+    #[error("Use at least {0} characters for the password.")]
+    PasswordTooShort(u32),
+    #[error("That password is too long (at most {0} characters).")]
+    PasswordTooLong(u32),
+    #[error("The two passwords differ.")]
+    PasswordsDiffer,
+    #[error("The current password is wrong.")]
+    WrongCurrentPassword,
+    #[error("E-mail address or password is wrong.")]
+    WrongCredentials,
+    #[error("Confirm your e-mail address first: we have sent you a new link.")]
+    NotVerified,
+    #[error("Too many attempts; try again in {0} minutes.")]
+    RateLimited(u32),
+    #[error("This link is invalid, has expired or has already been used.")]
+    LinkInvalid,
+    #[error("Log in first.")]
+    NotSignedIn,
+    #[error("Not found.")]
+    NotFound,
+    #[error("Your role in this store does not allow that.")]
+    Forbidden,
+    #[error("Give the store a name (1 to 80 characters).")]
+    InvalidStoreName,
+    #[error("Use 3 to 40 lowercase letters, digits and dashes for the address.")]
+    InvalidSlug,
+    #[error("Another store already uses that address.")]
+    SlugTaken,
+    #[error("Choose owner, manager or staff.")]
+    InvalidRole,
+    #[error("This invitation was sent to another e-mail address; log in with that address.")]
+    InvitationForOtherEmail,
+    #[error("That person already works on this store.")]
+    AlreadyMember,
+    #[error("A store needs at least one owner.")]
+    LastOwner,
+    #[error("This request came from another site and was refused.")]
+    CrossSite,
+    #[error("The form was incomplete or malformed.")]
+    BadRequest,
+    #[error("Something went wrong on our side; please try again.")]
+    Internal,
+}
+
+impl AppError {
+    /// The form field this error belongs to, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AppError::InvalidEmail | AppError::InvitationForOtherEmail | AppError::AlreadyMember => Some("email"),
+            AppError::PasswordTooShort(_) | AppError::PasswordTooLong(_) => Some("password"),
+            AppError::PasswordsDiffer => Some("password_repeat"),
+            AppError::WrongCurrentPassword => Some("current_password"),
+            AppError::InvalidStoreName => Some("name"),
+            AppError::InvalidSlug | AppError::SlugTaken => Some("slug"),
+            AppError::InvalidRole => Some("role"),
+            _ => None,
+        }
+    }
+
+    /// A stable, URL-safe code for this error (with its number, if it has one).
+    pub fn code(&self) -> String {
+        let (name, number) = match self {
+            AppError::InvalidEmail => ("invalid_email", None),
+            AppError::PasswordTooShort(n) => ("password_too_short", Some(n)),
+            AppError::PasswordTooLong(n) => ("password_too_long", Some(n)),
+            AppError::PasswordsDiffer => ("passwords_differ", None),
+            AppError::WrongCurrentPassword => ("wrong_current_password", None),
+            AppError::WrongCredentials => ("wrong_credentials", None),
+            AppError::NotVerified => ("not_verified", None),
+            AppError::RateLimited(n) => ("rate_limited", Some(n)),
+            AppError::LinkInvalid => ("link_invalid", None),
+            AppError::NotSignedIn => ("not_signed_in", None),
+            AppError::NotFound => ("not_found", None),
+            AppError::Forbidden => ("forbidden", None),
+            AppError::InvalidStoreName => ("invalid_store_name", None),
+            AppError::InvalidSlug => ("invalid_slug", None),
+            AppError::SlugTaken => ("slug_taken", None),
+            AppError::InvalidRole => ("invalid_role", None),
+            AppError::InvitationForOtherEmail => ("invitation_for_other_email", None),
+            AppError::AlreadyMember => ("already_member", None),
+            AppError::LastOwner => ("last_owner", None),
+            AppError::CrossSite => ("cross_site", None),
+            AppError::BadRequest => ("bad_request", None),
+            AppError::Internal => ("internal", None),
+        };
+        match number {
+            Some(n) => format!("{name}-{n}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// The error a [`code`](Self::code) stands for; `None` for codes nobody issued.
+    pub fn from_code(code: &str) -> Option<Self> {
+        let (name, number) = match code.split_once('-') {
+            Some((name, n)) => (name, Some(n.parse::<u32>().ok()?)),
+            None => (code, None),
+        };
+        let error = match (name, number) {
+            ("invalid_email", None) => AppError::InvalidEmail,
+            ("password_too_short", Some(n)) => AppError::PasswordTooShort(n),
+            ("password_too_long", Some(n)) => AppError::PasswordTooLong(n),
+            ("passwords_differ", None) => AppError::PasswordsDiffer,
+            ("wrong_current_password", None) => AppError::WrongCurrentPassword,
+            ("wrong_credentials", None) => AppError::WrongCredentials,
+            ("not_verified", None) => AppError::NotVerified,
+            ("rate_limited", Some(n)) => AppError::RateLimited(n),
+            ("link_invalid", None) => AppError::LinkInvalid,
+            ("not_signed_in", None) => AppError::NotSignedIn,
+            ("not_found", None) => AppError::NotFound,
+            ("forbidden", None) => AppError::Forbidden,
+            ("invalid_store_name", None) => AppError::InvalidStoreName,
+            ("invalid_slug", None) => AppError::InvalidSlug,
+            ("slug_taken", None) => AppError::SlugTaken,
+            ("invalid_role", None) => AppError::InvalidRole,
+            ("invitation_for_other_email", None) => AppError::InvitationForOtherEmail,
+            ("already_member", None) => AppError::AlreadyMember,
+            ("last_owner", None) => AppError::LastOwner,
+            ("cross_site", None) => AppError::CrossSite,
+            ("bad_request", None) => AppError::BadRequest,
+            ("internal", None) => AppError::Internal,
+            _ => return None,
+        };
+        Some(error)
+    }
+
+    /// The HTTP status a JavaScript caller receives with this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::NotSignedIn => 401,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::NotFound => 404,
+            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner => 409,
+            AppError::RateLimited(_) => 429,
+            AppError::Internal => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match value {
+            // Missing or malformed fields in a posted form.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::BadRequest
+            }
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error");
+        AppError::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn codes_round_trip() {
+        for error in [
+            AppError::InvalidEmail,
+            AppError::PasswordTooShort(10),
+            AppError::RateLimited(14),
+            AppError::LinkInvalid,
+            AppError::Internal,
+            AppError::LastOwner,
+        ] {
+            assert_eq!(AppError::from_code(&error.code()), Some(error));
+        }
+        assert_eq!(AppError::from_code("rate_limited-x"), None);
+        assert_eq!(AppError::from_code("<script>"), None);
+    }
+
+    #[test]
+    fn messages_are_clear() {
+        assert_eq!(AppError::RateLimited(3).to_string(), "Too many attempts; try again in 3 minutes.");
+    }
+}

@@ -1,0 +1,13 @@
+//! Server functions: thin wrappers that parse input into domain types, authorise from the
+//! session, call domain code and answer in a way that works with and without JavaScript.
+//!
+//! Every one has a fixed URL under `/fn/` (the `/api` prefix belongs to the REST API).
+
+pub mod accounts;
+pub mod staff;
+pub mod stores;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod respond;

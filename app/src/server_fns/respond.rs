@@ -1,0 +1,44 @@
+//! How a server function answers, so forms work before the wasm has loaded.
+//!
+//! A plain HTML form post (no JavaScript; recognised like leptos_axum does, by `Accept:
+//! text/html`) gets a redirect: to the success page, or back to the form with `?error=CODE`,
+//! which the page turns into the message next to the field. A call from the hydrated page
+//! gets the typed result, with a fitting HTTP status for errors, and a redirect header on
+//! success that the client router follows.
+
+use leptos::prelude::*;
+
+use crate::{errors::AppError, urls::with_query};
+
+fn is_plain_form_post() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
+}
+
+/// Finishes a server function: on success go to `success_to(&value)`, on error back to
+/// `form_page` (without JavaScript) or answer the error (with JavaScript).
+pub fn finish<T>(result: Result<T, AppError>, form_page: &str, success_to: impl FnOnce(&T) -> String) -> Result<T, AppError> {
+    match &result {
+        Ok(value) => leptos_axum::redirect(&success_to(value)),
+        Err(error) => {
+            if is_plain_form_post() {
+                leptos_axum::redirect(&with_query(form_page, "error", &error.code()));
+            } else if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
+            }
+        }
+    }
+    result
+}
+
+/// Sets the HTTP status of a page rendered on the server for an error it shows.
+pub fn page_status(error: &AppError) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
+    }
+}
