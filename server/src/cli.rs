@@ -45,9 +45,18 @@ pub struct ServeArgs {
     #[arg(long, env = "MVS_RPC_URL")]
     pub mvs_rpc_url: Option<String>,
 
-    /// SMTP server for outgoing mail (smtp://, smtps:// or smtp://...?tls=starttls). Default: .eml files in DATA_DIR/outbox.
+    /// SMTP server for outgoing mail (smtp://, smtps:// or smtp://...?tls=required for STARTTLS). Default: .eml files in DATA_DIR/outbox.
     #[arg(long, env = "SMTP_URL")]
     pub smtp_url: Option<String>,
+
+    /// Scheme, host and port people use to reach this server, for links in mails
+    /// (e.g. https://points.example.com). Default: http://ADDR. `https://` also marks the session cookie Secure.
+    #[arg(long, env = "POINTMINT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Sender of outgoing mail, e.g. "Shop points <points@example.com>". Default: pointmint <no-reply@localhost>.
+    #[arg(long, env = "POINTMINT_MAIL_FROM")]
+    pub mail_from: Option<String>,
 
     /// Directory holding the compiled browser assets (pkg/ with the wasm, JS and CSS).
     #[arg(long, env = "POINTMINT_SITE_ROOT", default_value = "target/site")]

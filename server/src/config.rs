@@ -22,6 +22,10 @@ pub struct Settings {
     pub chain: ChainSettings,
     pub smtp_url: Option<String>,
     pub site_root: PathBuf,
+    /// Origin for links in mails; `None` means `http://` + the bound address.
+    pub public_url: Option<String>,
+    /// Sender of outgoing mail; `None` means `pointmint <no-reply@localhost>`.
+    pub mail_from: Option<String>,
 }
 
 impl Settings {
@@ -37,6 +41,8 @@ impl Settings {
             chain,
             smtp_url: args.smtp_url,
             site_root: args.site_root,
+            public_url: args.public_url,
+            mail_from: args.mail_from,
         }
     }
 }
@@ -63,6 +69,9 @@ impl fmt::Display for Settings {
         match &self.smtp_url {
             Some(url) => writeln!(f, "  mail             {}", mask_url_secret(url))?,
             None => writeln!(f, "  mail             .eml files in {}", self.data_dir.join("outbox").display())?,
+        }
+        if let Some(url) = &self.public_url {
+            writeln!(f, "  public URL       {url}")?;
         }
         write!(f, "  browser assets   {}", self.site_root.display())
     }

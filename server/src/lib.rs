@@ -1,7 +1,9 @@
 //! The pointmint server: configuration, HTTP application, CLI commands.
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
+pub mod csrf;
 pub mod devnet;
 pub mod metrics;
 pub mod routes;

@@ -3,7 +3,10 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::{domain::db::Database, shell, App};
+use app::{
+    domain::{context::ServerContext, db::Database},
+    shell, App,
+};
 use axum::{extract::FromRef, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -11,6 +14,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::{
+    accounts,
     config::{ChainSettings, Settings},
     metrics::{self, Metrics},
     routes::health,
@@ -27,6 +31,8 @@ pub struct AppState {
     pub db: Database,
     pub chain: mvs::rpc::Client,
     pub metrics: Arc<Metrics>,
+    /// Database, mail queue and public URL for server functions (also a Leptos context).
+    pub server: ServerContext,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -41,6 +47,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     devnet: Option<mvs::devnet::DevnetHandle>,
+    /// Mail delivery and clean-up tasks, stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -73,14 +81,18 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
+        let server = ServerContext::new(db.clone(), accounts::mail_queue(), &accounts::public_url(&settings, local_addr));
+        let background =
+            accounts::spawn_background(&server, accounts::mail_transport(&settings)?, accounts::mail_from(&settings)?);
         let state = AppState {
             leptos_options,
             db,
             chain,
             metrics: Arc::new(Metrics::new(settings_dialect(&settings))),
+            server,
         };
         let router = router(state.clone());
-        Ok(Self { listener, router, state, devnet })
+        Ok(Self { listener, router, state, devnet, background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -102,7 +114,13 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops the embedded chain.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        // The peer address feeds the per-IP log-in rate limit.
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(devnet) = self.devnet {
             devnet.shutdown().await;
         }
@@ -169,10 +187,18 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.db.clone()),
+            move || {
+                provide_context(context_state.db.clone());
+                provide_context(context_state.server.clone());
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::csrf::PublicOrigin(state.server.public_url.clone()),
+            crate::csrf::reject_cross_site,
+        ))
+        .layer(accounts::session_layer(&state.server))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -89,6 +89,8 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         chain: ChainSettings::Embedded { block_interval: Duration::from_millis(200) },
         smtp_url: None,
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
+        public_url: None,
+        mail_from: None,
     }
 }
 

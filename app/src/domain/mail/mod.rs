@@ -11,6 +11,9 @@ pub mod transport;
 
 use std::sync::Arc;
 
+/// The sender address type (re-exported so the server need not depend on lettre).
+pub use lettre::message::Mailbox;
+
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
 

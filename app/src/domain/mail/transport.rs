@@ -62,6 +62,7 @@ impl MailTransport {
             .from(from.clone())
             .to(to)
             .subject(mail.subject.clone())
+            .message_id(None)
             .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
             .map_err(|e| format!("cannot build message: {e}"))?;
         let sending = async {
