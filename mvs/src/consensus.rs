@@ -264,17 +264,19 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
         }
     }
 
-    let developer = Address::parse(network.developer_community_address()).expect("constant address").script_pubkey();
+    let developer = developer_community_script(network);
     let mut issue_output = None;
     let mut asset_out = 0u64;
     let mut developer_paid = 0u64;
     let mut avatar_registrations = 0u64;
     for (i, o) in tx.outputs.iter().enumerate() {
-        let output_address = Address::from_script(&o.script_pubkey, network).map(|a| a.to_string());
-        let address_matches = |written: &str| output_address.as_deref() == Some(written);
+        // Base58 encoding is costly: only done for attachments that name an address.
+        let address_matches = |written: &str| {
+            Address::from_script(&o.script_pubkey, network).is_some_and(|a| a.to_string() == written)
+        };
         match &o.attachment.body {
             AttachmentBody::Etp => {
-                if o.script_pubkey == developer {
+                if o.script_pubkey == *developer {
                     developer_paid = developer_paid.saturating_add(o.value);
                 }
             }
@@ -351,6 +353,18 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
         return Err(RuleError::FeeTooLow { fee, required: required_fee });
     }
     Ok(Accounting { etp_in, etp_out, fee, required_fee, symbol, issue_output, asset_in, asset_out })
+}
+
+/// The locking script of the network's developer-community address (parsed once).
+fn developer_community_script(network: Network) -> &'static crate::script::Script {
+    use std::sync::OnceLock;
+    static MAINNET: OnceLock<crate::script::Script> = OnceLock::new();
+    static TESTNET: OnceLock<crate::script::Script> = OnceLock::new();
+    let cell = match network {
+        Network::Mainnet => &MAINNET,
+        Network::Testnet => &TESTNET,
+    };
+    cell.get_or_init(|| Address::parse(network.developer_community_address()).expect("constant address").script_pubkey())
 }
 
 /// Range and length rules of an issue's asset detail.

@@ -270,11 +270,16 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle, DevnetError> {
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {
-                        if let Err(e) = node.generate(1) {
-                            tracing::error!(error = %e, "devnet: block production failed");
+                        // Block production validates and fsyncs: keep it off the async workers.
+                        let node = node.clone();
+                        match tokio::task::spawn_blocking(move || node.generate(1)).await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => tracing::error!(error = %e, "devnet: block production failed"),
+                            Err(e) => tracing::error!(error = %e, "devnet: block production panicked"),
                         }
                     }
-                    _ = stopped.wait_for(|s| *s) => break,
+                    // The watch guard must not live across the select's await points.
+                    _ = async { let _ = stopped.wait_for(|s| *s).await; } => break,
                 }
             }
         })
