@@ -37,7 +37,7 @@ pub enum DomainCertificate {
     /// Nobody holds the domain yet: create it for the issuer (status auto-issue).
     AutoIssue,
     /// The issuer holds the domain certificate in this output: spend it and re-output it.
-    Spend(Spendable),
+    Spend(Box<Spendable>),
 }
 
 /// An MST issue. Outputs as metaversejs lays them out: issue output, issue certificate
@@ -124,7 +124,7 @@ impl MstIssue {
             DomainCertificate::AutoIssue => outputs.push(cert(self.symbol.domain(), CertType::Domain, cert_status::AUTO_ISSUE)),
             DomainCertificate::Spend(held) => {
                 outputs.push(cert(self.symbol.domain(), CertType::Domain, cert_status::NORMAL));
-                spent.push(held);
+                spent.push(held.as_ref());
             }
         }
         if developer_share > 0 {
