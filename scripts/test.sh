@@ -21,6 +21,11 @@ export POINTMINT_TEST_POSTGRES_URL="${POINTMINT_TEST_POSTGRES_URL:-postgres://po
 pg_hostport=$(echo "$POINTMINT_TEST_POSTGRES_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]+).*#\2#')
 pg_host=${pg_hostport%:*}; pg_port=${pg_hostport##*:}; [ "$pg_port" = "$pg_hostport" ] && pg_port=5432
 if (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+  if command -v psql >/dev/null; then
+    # Each test creates its own database; drop what earlier runs left behind.
+    psql "$POINTMINT_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'pm\_test\_%'" |
+      while read -r name; do psql "$POINTMINT_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null; done
+  fi
   say "Rust database tests again (database: PostgreSQL at $pg_host:$pg_port)"
   POINTMINT_TEST_DATABASE=postgres cargo test -p server --test api
 elif [ "${CI:-}" = "true" ]; then

@@ -13,3 +13,5 @@ pub mod sessions;
 pub mod staff;
 pub mod stores;
 pub mod tokens;
+pub mod custody;
+pub mod ledger;

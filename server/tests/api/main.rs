@@ -5,4 +5,5 @@ mod helpers;
 
 mod health;
 mod landing;
+mod ledger;
 mod migrations;

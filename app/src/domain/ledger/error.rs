@@ -1,0 +1,46 @@
+use super::amount::AmountError;
+
+/// Why a ledger change was refused. Every refusal leaves the database unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("not enough points: {available} available, {requested} requested")]
+    InsufficientBalance { available: u64, requested: u64 },
+    #[error(transparent)]
+    Amount(#[from] AmountError),
+    #[error("the idempotency key was already used with a different request")]
+    IdempotencyConflict,
+    #[error("this store already has a point system")]
+    PointSystemExists,
+    #[error("the symbol {0} is already registered")]
+    SymbolTaken(String),
+    #[error("the point system is not confirmed on chain yet")]
+    PointSystemNotReady,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("an adjustment needs a reason")]
+    ReasonRequired,
+    #[error("operation {0} cannot move from {1} to {2}")]
+    InvalidTransition(i64, &'static str, &'static str),
+    #[error(transparent)]
+    Vault(#[from] crate::domain::custody::VaultError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl LedgerError {
+    /// A stable machine-readable code, used in problem+json answers and form errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::InsufficientBalance { .. } => "insufficient_balance",
+            LedgerError::Amount(_) => "invalid_amount",
+            LedgerError::IdempotencyConflict => "idempotency_conflict",
+            LedgerError::PointSystemExists => "point_system_exists",
+            LedgerError::SymbolTaken(_) => "symbol_taken",
+            LedgerError::PointSystemNotReady => "point_system_not_ready",
+            LedgerError::NotFound(_) => "not_found",
+            LedgerError::ReasonRequired => "reason_required",
+            LedgerError::InvalidTransition(..) => "invalid_transition",
+            LedgerError::Vault(_) | LedgerError::Database(_) => "internal",
+        }
+    }
+}

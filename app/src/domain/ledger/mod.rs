@@ -1,0 +1,19 @@
+//! The ledger: point systems, customers, balances and the operations that move points.
+//!
+//! Every change is one database transaction that checks its invariants as it writes:
+//! spending is a conditional `UPDATE ... WHERE available >= amount`, so no interleaving of
+//! concurrent requests can make a balance negative, on SQLite or PostgreSQL.
+
+pub mod amount;
+pub mod balances;
+pub mod customers;
+pub mod error;
+pub mod operation;
+pub mod point_systems;
+pub mod settle;
+pub mod submit;
+
+pub use amount::Amount;
+pub use balances::Balance;
+pub use error::LedgerError;
+pub use operation::{Operation, OperationKind, OperationState};

@@ -1,0 +1,142 @@
+//! Point systems: one MST per store, issued to the store's treasury address.
+
+use mvs::symbol::{AvatarName, Symbol};
+use sqlx::{any::AnyRow, Row};
+
+use super::{balances, Amount, LedgerError};
+use crate::domain::{
+    clock,
+    custody::{KeyPurpose, KeyVault},
+    db::Database,
+};
+
+/// What a store asks for when it registers its points.
+#[derive(Clone, Debug)]
+pub struct PointSystemSpec {
+    pub symbol: Symbol,
+    pub name: String,
+    pub description: String,
+    pub decimals: u8,
+    pub max_supply: Amount,
+    /// MVS secondary-issue threshold byte: 0 none, 1..=100 percent, 127 free.
+    pub secondary_issue: u8,
+    pub issuer_avatar: AvatarName,
+}
+
+/// A registered point system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointSystem {
+    pub id: i64,
+    pub store_id: i64,
+    pub symbol: String,
+    pub name: String,
+    pub description: String,
+    pub decimals: u8,
+    pub max_supply: u64,
+    pub secondary_issue: u8,
+    pub issuer_avatar: String,
+    pub treasury_key_id: i64,
+    pub treasury_address: String,
+    /// pending -> broadcast -> confirmed
+    pub status: String,
+    pub issue_txid: Option<String>,
+}
+
+const SELECT: &str = "SELECT p.id, p.store_id, p.symbol, p.name, p.description, p.decimals, p.max_supply, \
+     p.secondary_issue, p.issuer_avatar, p.treasury_key_id, k.address, p.status, p.issue_txid \
+     FROM point_systems p JOIN custody_keys k ON k.id = p.treasury_key_id";
+
+impl PointSystem {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            store_id: row.try_get(1)?,
+            symbol: row.try_get(2)?,
+            name: row.try_get(3)?,
+            description: row.try_get(4)?,
+            decimals: row.try_get::<i64, _>(5)? as u8,
+            max_supply: row.try_get::<i64, _>(6)? as u64,
+            secondary_issue: row.try_get::<i64, _>(7)? as u8,
+            issuer_avatar: row.try_get(8)?,
+            treasury_key_id: row.try_get(9)?,
+            treasury_address: row.try_get(10)?,
+            status: row.try_get(11)?,
+            issue_txid: row.try_get(12)?,
+        })
+    }
+
+    /// The point system of a store, if it has one.
+    pub async fn of_store(db: &Database, store_id: i64) -> Result<Option<PointSystem>, LedgerError> {
+        let row = sqlx::query(&format!("{SELECT} WHERE p.store_id = $1")).bind(store_id).fetch_optional(db.pool()).await?;
+        Ok(row.as_ref().map(PointSystem::from_row).transpose()?)
+    }
+}
+
+/// Registers a store's point system with a fresh treasury key; the worker issues it on chain.
+#[tracing::instrument(skip(db, vault, spec), fields(symbol = spec.symbol.as_str()))]
+pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &PointSystemSpec) -> Result<PointSystem, LedgerError> {
+    let mut tx = db.begin_write().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE store_id = $1")
+        .bind(store_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(LedgerError::PointSystemExists);
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE symbol = $1")
+        .bind(spec.symbol.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(LedgerError::SymbolTaken(spec.symbol.as_str().to_owned()));
+    }
+    let treasury = vault.create_key(&mut tx, KeyPurpose::Treasury).await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO point_systems (store_id, symbol, name, description, decimals, max_supply, secondary_issue, \
+           issuer_avatar, treasury_key_id, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) RETURNING id",
+    )
+    .bind(store_id)
+    .bind(spec.symbol.as_str())
+    .bind(&spec.name)
+    .bind(&spec.description)
+    .bind(i64::from(spec.decimals))
+    .bind(spec.max_supply.as_i64())
+    .bind(i64::from(spec.secondary_issue))
+    .bind(spec.issuer_avatar.as_str())
+    .bind(treasury.id)
+    .bind(clock::now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => LedgerError::SymbolTaken(spec.symbol.as_str().to_owned()),
+        _ => LedgerError::Database(e),
+    })?
+    .get(0);
+    let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let point_system = PointSystem::from_row(&row)?;
+    tx.commit().await?;
+    Ok(point_system)
+}
+
+/// The issue transaction is confirmed: the whole supply sits in the treasury.
+#[tracing::instrument(skip(db))]
+pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE point_systems SET status = 'confirmed', issue_txid = $1 \
+         WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply",
+    )
+    .bind(txid)
+    .bind(point_system_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Err(LedgerError::InvalidTransition(point_system_id, "confirmed", "confirmed"));
+    };
+    let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    balances::add(&mut tx, treasury, point_system_id, supply, 0, supply).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Moving operations to their final state and the balances with them.
+//!
+//! Each transition is guarded by the state it leaves (`UPDATE ... WHERE state IN (...)`),
+//! so a confirmation seen twice, or by two workers, is applied once.
+
+use super::{balances, operation::COLUMNS, LedgerError, Operation, OperationState};
+use crate::domain::{clock, db::Database};
+
+const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
+
+/// The chain confirmed the operation: points arrive and leave for good.
+#[tracing::instrument(skip(db))]
+pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4 \
+         WHERE id = $5 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
+    ))
+    .bind(OperationState::Confirmed.as_str())
+    .bind(txid)
+    .bind(height)
+    .bind(clock::now())
+    .bind(operation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Err(LedgerError::InvalidTransition(operation_id, "current state", "confirmed"));
+    };
+    let op = Operation::from_row(&row)?;
+    let amount = op.amount as i64;
+    if let Some(from) = op.from_key_id {
+        balances::add(&mut tx, from, op.point_system_id, 0, 0, -amount).await?;
+    }
+    if let Some(to) = op.to_key_id {
+        let pending = if op.from_key_id.is_some() { -amount } else { 0 };
+        balances::add(&mut tx, to, op.point_system_id, amount, pending, amount).await?;
+    }
+    tx.commit().await?;
+    Ok(op)
+}
+
+/// The operation cannot happen: reserved points return to the sender.
+#[tracing::instrument(skip(db))]
+pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = $1, error = $2, updated_at = $3 \
+         WHERE id = $4 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
+    ))
+    .bind(OperationState::Failed.as_str())
+    .bind(reason)
+    .bind(clock::now())
+    .bind(operation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        tx.rollback().await?;
+        return Err(LedgerError::InvalidTransition(operation_id, "current state", "failed"));
+    };
+    let op = Operation::from_row(&row)?;
+    let amount = op.amount as i64;
+    if let Some(from) = op.from_key_id {
+        balances::add(&mut tx, from, op.point_system_id, amount, 0, 0).await?;
+    }
+    if let (Some(to), Some(_)) = (op.to_key_id, op.from_key_id) {
+        balances::add(&mut tx, to, op.point_system_id, 0, -amount, 0).await?;
+    }
+    tx.commit().await?;
+    Ok(op)
+}

@@ -1,0 +1,159 @@
+//! Recording a new operation: the balance check, the reservation and the ledger entry in
+//! one transaction.
+
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use super::{
+    balances, operation::COLUMNS, Amount, LedgerError, Operation, OperationKind, OperationState,
+};
+use crate::domain::{clock, db::Database};
+
+/// Where the points go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// An address the platform holds (a customer or a treasury).
+    Custodial { key_id: i64, address: String },
+    /// Any other MVS address, optionally named by an avatar.
+    External { address: String, avatar: Option<String> },
+}
+
+/// A request to move points, before the ledger accepts it.
+#[derive(Clone, Debug)]
+pub struct NewOperation {
+    pub point_system_id: i64,
+    pub kind: OperationKind,
+    pub amount: Amount,
+    /// The custodial address the points leave (the treasury for awards).
+    pub from_key_id: i64,
+    pub to: Destination,
+    /// Who asked: `operator:ID`, `api_key:ID`, `customer:ID`.
+    pub actor: String,
+    pub reason: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// The outcome of a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// A new operation, queued for the chain.
+    Created(Operation),
+    /// The idempotency key was seen before with the same request: the earlier operation.
+    Replayed(Operation),
+}
+
+impl Submitted {
+    pub fn operation(&self) -> &Operation {
+        match self {
+            Submitted::Created(op) | Submitted::Replayed(op) => op,
+        }
+    }
+}
+
+impl NewOperation {
+    /// What makes two requests "the same" for idempotency.
+    fn fingerprint(&self) -> String {
+        let (to_key, to_address, to_avatar) = match &self.to {
+            Destination::Custodial { key_id, address } => (Some(*key_id), address.as_str(), None),
+            Destination::External { address, avatar } => (None, address.as_str(), avatar.as_deref()),
+        };
+        let canonical = serde_json::json!([
+            self.kind.as_str(), self.amount.units(), self.from_key_id, to_key, to_address, to_avatar, self.reason,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string()))
+    }
+}
+
+/// Records an operation and reserves its points, or refuses and changes nothing.
+#[tracing::instrument(skip(db, request), fields(point_system = request.point_system_id, kind = request.kind.as_str(), amount = request.amount.units()))]
+pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, LedgerError> {
+    if request.kind == OperationKind::Adjust && request.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(LedgerError::ReasonRequired);
+    }
+    let fingerprint = request.fingerprint();
+    let mut tx = db.begin_write().await?;
+    if let Some(existing) = find_idempotent(&mut tx, &request, &fingerprint).await? {
+        tx.rollback().await?;
+        return Ok(existing);
+    }
+    match insert(&mut tx, &request, &fingerprint).await {
+        Ok(operation) => {
+            tx.commit().await?;
+            Ok(Submitted::Created(operation))
+        }
+        // Two requests with one idempotency key raced past the lookup: the loser answers
+        // with the winner's operation (or a conflict), exactly as if it had come second.
+        Err(LedgerError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() && request.idempotency_key.is_some() => {
+            tx.rollback().await?;
+            let mut conn = db.pool().acquire().await?;
+            find_idempotent(&mut conn, &request, &fingerprint).await?.ok_or(LedgerError::IdempotencyConflict)
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+async fn find_idempotent(
+    conn: &mut AnyConnection,
+    request: &NewOperation,
+    fingerprint: &str,
+) -> Result<Option<Submitted>, LedgerError> {
+    let Some(key) = &request.idempotency_key else { return Ok(None) };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, request_fingerprint FROM operations WHERE point_system_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(request.point_system_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let stored: Option<String> = sqlx::Row::try_get(&row, "request_fingerprint")?;
+    if stored.as_deref() != Some(fingerprint) {
+        return Err(LedgerError::IdempotencyConflict);
+    }
+    Ok(Some(Submitted::Replayed(Operation::from_row(&row)?)))
+}
+
+async fn insert(conn: &mut AnyConnection, request: &NewOperation, fingerprint: &str) -> Result<Operation, LedgerError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM point_systems WHERE id = $1")
+        .bind(request.point_system_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match status.as_deref() {
+        None => return Err(LedgerError::NotFound("point system")),
+        Some("confirmed") => {}
+        Some(_) => return Err(LedgerError::PointSystemNotReady),
+    }
+    balances::debit_available(conn, request.from_key_id, request.point_system_id, request.amount).await?;
+    let (to_key_id, to_address, to_avatar) = match &request.to {
+        Destination::Custodial { key_id, address } => {
+            balances::add(conn, *key_id, request.point_system_id, 0, request.amount.as_i64(), 0).await?;
+            (Some(*key_id), address.clone(), None)
+        }
+        Destination::External { address, avatar } => (None, address.clone(), avatar.clone()),
+    };
+    let now = clock::now();
+    let row = sqlx::query(&format!(
+        "INSERT INTO operations (point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
+           actor, reason, idempotency_key, request_fingerprint, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
+    ))
+    .bind(request.point_system_id)
+    .bind(request.kind.as_str())
+    .bind(request.amount.as_i64())
+    .bind(request.from_key_id)
+    .bind(to_key_id)
+    .bind(to_address)
+    .bind(to_avatar)
+    .bind(&request.actor)
+    .bind(&request.reason)
+    .bind(&request.idempotency_key)
+    .bind(fingerprint)
+    .bind(OperationState::Queued.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Operation::from_row(&row)?)
+}

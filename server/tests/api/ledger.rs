@@ -1,0 +1,296 @@
+//! The ledger's invariants, on whichever database POINTMINT_TEST_DATABASE selects.
+
+use std::sync::Arc;
+
+use app::domain::{
+    custody::{KeyVault, MasterKey},
+    db::Database,
+    email::Email,
+    ledger::{
+        customers::{self, StoreCustomer},
+        point_systems::{self, PointSystem, PointSystemSpec},
+        settle,
+        submit::{submit, Destination, NewOperation, Submitted},
+        Amount, Balance, LedgerError, Operation, OperationKind, OperationState,
+    },
+};
+use mvs::symbol::{AvatarName, Symbol};
+
+use crate::helpers::fresh_database_url;
+
+struct Fixture {
+    db: Database,
+    vault: KeyVault,
+    point_system: PointSystem,
+    _dir: tempfile::TempDir,
+}
+
+/// A migrated database with one store whose point system is confirmed on chain.
+async fn fixture(max_supply: u64) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
+    let db = Database::connect(&url, 16).await.unwrap();
+    db.migrate().await.unwrap();
+    let vault = KeyVault::new(MasterKey::generate(), mvs::Network::Testnet);
+    let operator_id: i64 = sqlx::query_scalar(
+        "INSERT INTO operators (email, password_hash, created_at) VALUES ('owner@example.com', 'x', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let store = app::domain::stores::create(&db, operator_id, "Corner Shop", "corner-shop").await.unwrap();
+    let spec = PointSystemSpec {
+        symbol: Symbol::parse("CORNER.POINTS").unwrap(),
+        name: "Corner points".into(),
+        description: "Points of the corner shop".into(),
+        decimals: 0,
+        max_supply: Amount::new(max_supply).unwrap(),
+        secondary_issue: 0,
+        issuer_avatar: AvatarName::parse("corner-shop").unwrap(),
+    };
+    let point_system = point_systems::register(&db, &vault, store.id, &spec).await.unwrap();
+    point_systems::mark_issue_confirmed(&db, point_system.id, &"ab".repeat(32)).await.unwrap();
+    Fixture { db, vault, point_system, _dir: dir }
+}
+
+impl Fixture {
+    async fn customer(&self, external_id: &str) -> StoreCustomer {
+        let email = Email::parse(&format!("{external_id}@example.com")).unwrap();
+        customers::upsert(&self.db, &self.vault, self.point_system.store_id, external_id, &email, None).await.unwrap()
+    }
+
+    fn award(&self, to: &StoreCustomer, amount: u64) -> NewOperation {
+        NewOperation {
+            point_system_id: self.point_system.id,
+            kind: OperationKind::Award,
+            amount: Amount::new(amount).unwrap(),
+            from_key_id: self.point_system.treasury_key_id,
+            to: Destination::Custodial { key_id: to.key_id, address: to.address.clone() },
+            actor: "operator:1".into(),
+            reason: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn redeem(&self, from: &StoreCustomer, amount: u64) -> NewOperation {
+        NewOperation {
+            point_system_id: self.point_system.id,
+            kind: OperationKind::Redeem,
+            amount: Amount::new(amount).unwrap(),
+            from_key_id: from.key_id,
+            to: Destination::Custodial {
+                key_id: self.point_system.treasury_key_id,
+                address: self.point_system.treasury_address.clone(),
+            },
+            actor: "api_key:1".into(),
+            reason: None,
+            idempotency_key: None,
+        }
+    }
+
+    async fn balance(&self, key_id: i64) -> Balance {
+        Balance::fetch(&self.db, key_id, self.point_system.id).await.unwrap()
+    }
+
+    async fn count_operations(&self, kind: OperationKind) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn exactly_one_hundred_of_two_hundred_concurrent_redemptions_succeed() {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let alice = fx.customer("alice").await;
+    let award = submit(&fx.db, fx.award(&alice, 100)).await.unwrap();
+    settle::confirm(&fx.db, award.operation().id, &"cd".repeat(32), 5).await.unwrap();
+    assert_eq!(fx.balance(alice.key_id).await, Balance { available: 100, pending_in: 0, confirmed: 100 });
+
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let fx = Arc::clone(&fx);
+            let request = fx.redeem(&alice, 1);
+            tokio::spawn(async move { submit(&fx.db, request).await })
+        })
+        .collect();
+    let (mut accepted, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Submitted::Created(op)) => {
+                assert_eq!(op.state, OperationState::Queued);
+                accepted += 1;
+            }
+            Err(LedgerError::InsufficientBalance { requested: 1, .. }) => refused += 1,
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!((accepted, refused), (100, 100));
+    let after = fx.balance(alice.key_id).await;
+    assert_eq!(after.available, 0, "every point is reserved exactly once");
+    assert_eq!(after.confirmed, 100, "nothing is final until the chain confirms");
+    assert_eq!(fx.count_operations(OperationKind::Redeem).await, 100);
+    // The treasury expects exactly what was accepted.
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.pending_in, 100);
+}
+
+#[tokio::test]
+async fn spending_more_than_available_is_refused_and_changes_nothing() {
+    let fx = fixture(50).await;
+    let bob = fx.customer("bob").await;
+    let error = submit(&fx.db, fx.award(&bob, 51)).await.unwrap_err();
+    assert!(matches!(error, LedgerError::InsufficientBalance { available: 50, requested: 51 }), "{error:?}");
+    assert_eq!(error.code(), "insufficient_balance");
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.available, 50);
+    assert_eq!(fx.balance(bob.key_id).await, Balance::default());
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 0);
+}
+
+#[tokio::test]
+async fn an_award_is_pending_until_confirmed_and_then_spendable() {
+    let fx = fixture(1_000).await;
+    let carol = fx.customer("carol").await;
+    let op = submit(&fx.db, fx.award(&carol, 300)).await.unwrap();
+    assert_eq!(fx.balance(carol.key_id).await, Balance { available: 0, pending_in: 300, confirmed: 0 });
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 700, pending_in: 0, confirmed: 1_000 });
+
+    let confirmed = settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7).await.unwrap();
+    assert_eq!(confirmed.state, OperationState::Confirmed);
+    assert_eq!(confirmed.height, Some(7));
+    assert_eq!(fx.balance(carol.key_id).await, Balance { available: 300, pending_in: 0, confirmed: 300 });
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 700, pending_in: 0, confirmed: 700 });
+
+    // A confirmation seen twice is applied once.
+    assert!(matches!(settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7).await, Err(LedgerError::InvalidTransition(..))));
+    assert_eq!(fx.balance(carol.key_id).await.confirmed, 300);
+}
+
+#[tokio::test]
+async fn a_failed_operation_returns_the_reserved_points() {
+    let fx = fixture(1_000).await;
+    let dave = fx.customer("dave").await;
+    let op = submit(&fx.db, fx.award(&dave, 250)).await.unwrap();
+    let failed = settle::fail(&fx.db, op.operation().id, "rejected by the node: fee too low").await.unwrap();
+    assert_eq!(failed.state, OperationState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("rejected by the node: fee too low"));
+    assert_eq!(fx.balance(dave.key_id).await, Balance::default());
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.available, 1_000);
+    // Failed is final: it cannot be confirmed afterwards.
+    assert!(settle::confirm(&fx.db, op.operation().id, "00", 1).await.is_err());
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_same_request_and_refuses_another() {
+    let fx = fixture(1_000).await;
+    let erin = fx.customer("erin").await;
+    let mut request = fx.award(&erin, 10);
+    request.idempotency_key = Some("order-1001".into());
+    let first = submit(&fx.db, request.clone()).await.unwrap();
+    let again = submit(&fx.db, request.clone()).await.unwrap();
+    assert!(matches!(first, Submitted::Created(_)));
+    assert_eq!(again, Submitted::Replayed(first.operation().clone()));
+
+    let mut different = request.clone();
+    different.amount = Amount::new(11).unwrap();
+    assert!(matches!(submit(&fx.db, different).await, Err(LedgerError::IdempotencyConflict)));
+    assert_eq!(fx.balance(erin.key_id).await.pending_in, 10, "points were reserved once");
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_create_one_operation() {
+    let fx = Arc::new(fixture(1_000).await);
+    let frank = fx.customer("frank").await;
+    let mut request = fx.award(&frank, 5);
+    request.idempotency_key = Some("order-2002".into());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (fx, request) = (Arc::clone(&fx), request.clone());
+            tokio::spawn(async move { submit(&fx.db, request).await })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().expect("every request succeeds").operation().id);
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(fx.balance(frank.key_id).await.pending_in, 5);
+}
+
+#[tokio::test]
+async fn an_adjustment_needs_a_reason() {
+    let fx = fixture(1_000).await;
+    let gina = fx.customer("gina").await;
+    let mut request = fx.award(&gina, 5);
+    request.kind = OperationKind::Adjust;
+    request.reason = Some("   ".into());
+    assert!(matches!(submit(&fx.db, request.clone()).await, Err(LedgerError::ReasonRequired)));
+    request.reason = Some("goodwill after a late delivery".into());
+    let op = submit(&fx.db, request).await.unwrap();
+    assert_eq!(op.operation().reason.as_deref(), Some("goodwill after a late delivery"));
+}
+
+#[tokio::test]
+async fn operations_are_only_found_through_their_own_point_system() {
+    let fx = fixture(1_000).await;
+    let hank = fx.customer("hank").await;
+    let op = submit(&fx.db, fx.award(&hank, 5)).await.unwrap();
+    let found = Operation::fetch(&fx.db, fx.point_system.id, op.operation().id).await.unwrap();
+    assert_eq!(&found, op.operation());
+    assert!(matches!(Operation::fetch(&fx.db, fx.point_system.id + 1, op.operation().id).await, Err(LedgerError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn a_second_point_system_or_a_taken_symbol_is_refused() {
+    let fx = fixture(1_000).await;
+    let spec = PointSystemSpec {
+        symbol: Symbol::parse("OTHER.POINTS").unwrap(),
+        name: "x".into(),
+        description: String::new(),
+        decimals: 0,
+        max_supply: Amount::new(5).unwrap(),
+        secondary_issue: 0,
+        issuer_avatar: AvatarName::parse("other-shop").unwrap(),
+    };
+    let again = point_systems::register(&fx.db, &fx.vault, fx.point_system.store_id, &spec).await;
+    assert!(matches!(again, Err(LedgerError::PointSystemExists)));
+}
+
+#[tokio::test]
+async fn custodial_keys_are_sealed_at_rest_and_bound_to_their_address() {
+    let fx = fixture(1_000).await;
+    let ivy = fx.customer("ivy").await;
+    let jay = fx.customer("jay").await;
+    let key = fx.vault.private_key(&fx.db, ivy.key_id).await.unwrap();
+    assert_eq!(key.address().to_string(), ivy.address);
+
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_secret FROM custody_keys WHERE id = $1")
+        .bind(ivy.key_id)
+        .fetch_one(fx.db.pool())
+        .await
+        .unwrap();
+    let secret = key.to_bytes();
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret), "the secret is not stored in the clear");
+    assert!(!hex::encode(&sealed).contains(&hex::encode(secret)));
+
+    // Another master key opens nothing.
+    let stranger = KeyVault::new(MasterKey::generate(), mvs::Network::Testnet);
+    assert!(stranger.private_key(&fx.db, ivy.key_id).await.is_err());
+
+    // A sealed secret moved onto another row does not open there.
+    sqlx::query("UPDATE custody_keys SET sealed_secret = $1 WHERE id = $2").bind(sealed).bind(jay.key_id).execute(fx.db.pool()).await.unwrap();
+    assert!(fx.vault.private_key(&fx.db, jay.key_id).await.is_err());
+}
+
+#[tokio::test]
+async fn one_customer_keeps_one_address_across_stores_and_updates() {
+    let fx = fixture(1_000).await;
+    let first = fx.customer("kim").await;
+    let email = Email::parse("kim@example.com").unwrap();
+    let renamed = customers::upsert(&fx.db, &fx.vault, fx.point_system.store_id, "kim", &email, Some("Kim K.")).await.unwrap();
+    assert_eq!(renamed.address, first.address);
+    assert_eq!(renamed.name.as_deref(), Some("Kim K."));
+    assert!(customers::fetch(&fx.db, fx.point_system.store_id + 1, "kim").await.unwrap().is_none(), "other stores do not see it");
+}
