@@ -36,6 +36,14 @@ pub fn finish<T>(result: Result<T, AppError>, form_page: &str, success_to: impl 
     result
 }
 
+/// Answers a server function that only reads (no form, no redirect): errors get their HTTP status.
+pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        page_status(error);
+    }
+    result
+}
+
 /// Sets the HTTP status of a page rendered on the server for an error it shows.
 pub fn page_status(error: &AppError) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

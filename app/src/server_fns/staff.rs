@@ -12,7 +12,10 @@ use crate::{
 use crate::{
     domain::{context::ServerContext, email::Email, membership::require_member, staff},
     models::{OperatorView, Role},
-    server_fns::{auth, respond::finish},
+    server_fns::{
+        auth,
+        respond::{answer, finish},
+    },
     urls::with_query,
 };
 
@@ -24,15 +27,20 @@ fn staff_page(store_id: i64) -> String {
 /// Members and pending invitations of a store the caller works on.
 #[server(prefix = "/fn", endpoint = "staff_overview")]
 pub async fn staff_overview(store_id: i64) -> Result<StaffView, AppError> {
-    let ctx = ServerContext::get()?;
-    let operator = auth::require_operator(&ctx).await?;
-    let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
-    Ok(StaffView {
-        members: staff::members(&ctx, store.id).await?,
-        invitations: staff::pending_invitations(&ctx, store.id).await?,
-        me: OperatorView { id: operator.id, email: operator.email.to_string() },
-        store,
-    })
+    answer(
+        async {
+            let ctx = ServerContext::get()?;
+            let operator = auth::require_operator(&ctx).await?;
+            let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
+            Ok(StaffView {
+                members: staff::members(&ctx, store.id).await?,
+                invitations: staff::pending_invitations(&ctx, store.id).await?,
+                me: OperatorView { id: operator.id, email: operator.email.to_string() },
+                store,
+            })
+        }
+        .await,
+    )
 }
 
 /// Invites a person by e-mail (owners and managers; not above their own role).
@@ -79,10 +87,15 @@ pub async fn remove_member(store_id: i64, operator_id: i64) -> Result<(), AppErr
 /// What an invitation link offers (the link stays unspent).
 #[server(prefix = "/fn", endpoint = "invitation_offer")]
 pub async fn invitation_offer(token: String) -> Result<InvitationOfferView, AppError> {
-    let ctx = ServerContext::get()?;
-    let (store_name, role, email) = staff::offer(&ctx, token.trim()).await?;
-    let signed_in_as = auth::signed_in(&ctx).await?.map(|o| o.email.to_string());
-    Ok(InvitationOfferView { store_name, role, email: email.to_string(), signed_in_as })
+    answer(
+        async {
+            let ctx = ServerContext::get()?;
+            let (store_name, role, email) = staff::offer(&ctx, token.trim()).await?;
+            let signed_in_as = auth::signed_in(&ctx).await?.map(|o| o.email.to_string());
+            Ok(InvitationOfferView { store_name, role, email: email.to_string(), signed_in_as })
+        }
+        .await,
+    )
 }
 
 /// Accepts an invitation for the signed-in operator.

@@ -7,7 +7,10 @@ use crate::{errors::AppError, models::StoreSummary};
 #[cfg(feature = "ssr")]
 use crate::{
     domain::{context::ServerContext, stores},
-    server_fns::{auth, respond::finish},
+    server_fns::{
+        auth,
+        respond::{answer, finish},
+    },
 };
 
 /// Creates a store; the signed-in operator becomes its owner. An empty slug is derived from the name.
@@ -27,7 +30,12 @@ pub async fn create_store(name: String, slug: String) -> Result<StoreSummary, Ap
 /// The stores the signed-in operator works on.
 #[server(prefix = "/fn", endpoint = "my_stores")]
 pub async fn my_stores() -> Result<Vec<StoreSummary>, AppError> {
-    let ctx = ServerContext::get()?;
-    let operator = auth::require_operator(&ctx).await?;
-    stores::list_for(&ctx.db, operator.id).await
+    answer(
+        async {
+            let ctx = ServerContext::get()?;
+            let operator = auth::require_operator(&ctx).await?;
+            stores::list_for(&ctx.db, operator.id).await
+        }
+        .await,
+    )
 }

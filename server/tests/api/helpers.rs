@@ -124,3 +124,13 @@ pub async fn spawn_app_with(settings: Settings, guard: tempfile::TempDir) -> Tes
         server: Some(server),
     }
 }
+
+/// Like [`spawn_app`], with settings adjusted first (e.g. `SMTP_URL`).
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let guard = tempfile::tempdir().expect("temporary directory");
+    let data_dir = guard.path().to_path_buf();
+    let database_url = fresh_database_url(&data_dir).await;
+    let mut settings = test_settings(data_dir, database_url);
+    configure(&mut settings);
+    spawn_app_with(settings, guard).await
+}
