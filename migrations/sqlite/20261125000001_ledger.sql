@@ -85,3 +85,14 @@ CREATE UNIQUE INDEX operations_idempotency ON operations (point_system_id, idemp
 CREATE INDEX operations_state ON operations (state, point_system_id);
 CREATE INDEX operations_from ON operations (from_key_id, created_at);
 CREATE INDEX operations_to ON operations (to_key_id, created_at);
+
+-- Things that happened, in order, for webhooks and live pages: written in the same
+-- transaction as the change they describe, read by cursor (id).
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    store_id   BIGINT  NOT NULL REFERENCES stores (id),
+    event_type TEXT    NOT NULL,
+    data       TEXT    NOT NULL,
+    created_at BIGINT  NOT NULL
+);
+CREATE INDEX events_store ON events (store_id, id);

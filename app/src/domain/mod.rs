@@ -15,3 +15,4 @@ pub mod stores;
 pub mod tokens;
 pub mod custody;
 pub mod ledger;
+pub mod events;

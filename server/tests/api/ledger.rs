@@ -294,3 +294,26 @@ async fn one_customer_keeps_one_address_across_stores_and_updates() {
     assert_eq!(renamed.name.as_deref(), Some("Kim K."));
     assert!(customers::fetch(&fx.db, fx.point_system.store_id + 1, "kim").await.unwrap().is_none(), "other stores do not see it");
 }
+
+#[tokio::test]
+async fn confirmations_and_failures_are_logged_as_events_for_the_store() {
+    let fx = fixture(1_000).await;
+    let lee = fx.customer("lee").await;
+    let confirmed = submit(&fx.db, fx.award(&lee, 10)).await.unwrap();
+    let failed = submit(&fx.db, fx.award(&lee, 20)).await.unwrap();
+    settle::confirm(&fx.db, confirmed.operation().id, &"11".repeat(32), 9).await.unwrap();
+    settle::fail(&fx.db, failed.operation().id, "rejected").await.unwrap();
+
+    let events = app::domain::events::after(&fx.db, 0, 100).await.unwrap();
+    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["point_system.confirmed", "operation.confirmed", "operation.failed"]);
+    assert!(events.iter().all(|e| e.store_id == fx.point_system.store_id));
+    let confirmed_event = &events[1].data;
+    assert_eq!(confirmed_event["operation"]["id"], confirmed.operation().id);
+    assert_eq!(confirmed_event["operation"]["state"], "confirmed");
+    assert_eq!(confirmed_event["operation"]["kind"], "award");
+    assert_eq!(confirmed_event["to_customer"], "lee");
+    assert_eq!(events[2].data["operation"]["error"], "rejected");
+    // Cursor reads continue where they left off.
+    assert_eq!(app::domain::events::after(&fx.db, events[1].id, 100).await.unwrap().len(), 1);
+}

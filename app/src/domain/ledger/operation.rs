@@ -42,6 +42,12 @@ macro_rules! text_enum {
                 match text { $($text => Some(Self::$variant),)+ _ => None }
             }
         }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
     };
 }
 
@@ -55,13 +61,15 @@ text_enum!(OperationState {
 });
 
 /// One ledger entry as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Operation {
     pub id: i64,
     pub point_system_id: i64,
     pub kind: OperationKind,
     pub amount: u64,
+    #[serde(skip)]
     pub from_key_id: Option<i64>,
+    #[serde(skip)]
     pub to_key_id: Option<i64>,
     pub to_address: String,
     pub to_avatar: Option<String>,

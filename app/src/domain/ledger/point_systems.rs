@@ -8,6 +8,7 @@ use crate::domain::{
     clock,
     custody::{KeyPurpose, KeyVault},
     db::Database,
+    events::{self, EventType},
 };
 
 /// What a store asks for when it registers its points.
@@ -125,7 +126,7 @@ pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &st
     let mut tx = db.begin_write().await?;
     let row = sqlx::query(
         "UPDATE point_systems SET status = 'confirmed', issue_txid = $1 \
-         WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply",
+         WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply, store_id, symbol",
     )
     .bind(txid)
     .bind(point_system_id)
@@ -136,7 +137,12 @@ pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &st
         return Err(LedgerError::InvalidTransition(point_system_id, "confirmed", "confirmed"));
     };
     let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let (store_id, symbol): (i64, String) = (row.try_get(2)?, row.try_get(3)?);
     balances::add(&mut tx, treasury, point_system_id, supply, 0, supply).await?;
+    let data = serde_json::json!({
+        "point_system": { "id": point_system_id, "symbol": symbol, "max_supply": supply, "issue_txid": txid }
+    });
+    events::emit(&mut tx, store_id, EventType::PointSystemConfirmed, &data).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,8 +3,36 @@
 //! Each transition is guarded by the state it leaves (`UPDATE ... WHERE state IN (...)`),
 //! so a confirmation seen twice, or by two workers, is applied once.
 
+use serde_json::json;
+use sqlx::AnyConnection;
+
 use super::{balances, operation::COLUMNS, LedgerError, Operation, OperationState};
-use crate::domain::{clock, db::Database};
+use crate::domain::{
+    clock,
+    db::Database,
+    events::{self, EventType},
+};
+
+/// Records an event about `op` for its store: the operation plus the store's own ids of
+/// the customers on either side, which is what a shop's back end matches on.
+pub(crate) async fn emit_operation_event(conn: &mut AnyConnection, op: &Operation, event_type: EventType) -> Result<(), sqlx::Error> {
+    let store_id: i64 = sqlx::query_scalar("SELECT store_id FROM point_systems WHERE id = $1")
+        .bind(op.point_system_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let external_id = |key_id: Option<i64>| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT sc.external_id FROM store_customers sc JOIN customers c ON c.id = sc.customer_id \
+             WHERE sc.store_id = $1 AND c.key_id = $2",
+        )
+        .bind(store_id)
+        .bind(key_id)
+    };
+    let from_customer = external_id(op.from_key_id).fetch_optional(&mut *conn).await?;
+    let to_customer = external_id(op.to_key_id).fetch_optional(&mut *conn).await?;
+    let data = json!({ "operation": op, "from_customer": from_customer, "to_customer": to_customer });
+    events::emit(conn, store_id, event_type, &data).await
+}
 
 const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
 
@@ -36,6 +64,7 @@ pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) 
         let pending = if op.from_key_id.is_some() { -amount } else { 0 };
         balances::add(&mut tx, to, op.point_system_id, amount, pending, amount).await?;
     }
+    emit_operation_event(&mut tx, &op, EventType::OperationConfirmed).await?;
     tx.commit().await?;
     Ok(op)
 }
@@ -66,6 +95,7 @@ pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Oper
     if let (Some(to), Some(_)) = (op.to_key_id, op.from_key_id) {
         balances::add(&mut tx, to, op.point_system_id, 0, -amount, 0).await?;
     }
+    emit_operation_event(&mut tx, &op, EventType::OperationFailed).await?;
     tx.commit().await?;
     Ok(op)
 }
