@@ -58,6 +58,10 @@ pub struct ServeArgs {
     #[arg(long, env = "POINTMINT_MAIL_FROM")]
     pub mail_from: Option<String>,
 
+    /// Allow webhook endpoints on loopback and private networks (for development and tests).
+    #[arg(long, env = "POINTMINT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+
     /// Directory holding the compiled browser assets (pkg/ with the wasm, JS and CSS).
     #[arg(long, env = "POINTMINT_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,

@@ -26,6 +26,25 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Sender of outgoing mail; `None` means `pointmint <no-reply@localhost>`.
     pub mail_from: Option<String>,
+    /// Outgoing webhooks: allowed targets, retry schedule, polling.
+    pub webhooks: WebhookSettings,
+}
+
+/// How outgoing webhooks are delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Allow endpoints on loopback and private networks (`POINTMINT_WEBHOOK_ALLOW_PRIVATE`).
+    pub allow_private: bool,
+    /// Retry delays; tests shrink the unit to milliseconds.
+    pub schedule: app::domain::webhooks::schedule::WebhookSchedule,
+    /// How often the dispatcher looks for new events and due deliveries when idle.
+    pub poll_interval: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self { allow_private: false, schedule: Default::default(), poll_interval: Duration::from_secs(1) }
+    }
 }
 
 impl Settings {
@@ -43,6 +62,7 @@ impl Settings {
             site_root: args.site_root,
             public_url: args.public_url,
             mail_from: args.mail_from,
+            webhooks: WebhookSettings { allow_private: args.webhook_allow_private, ..Default::default() },
         }
     }
 }
@@ -72,6 +92,9 @@ impl fmt::Display for Settings {
         }
         if let Some(url) = &self.public_url {
             writeln!(f, "  public URL       {url}")?;
+        }
+        if self.webhooks.allow_private {
+            writeln!(f, "  webhooks         private and loopback targets allowed")?;
         }
         write!(f, "  browser assets   {}", self.site_root.display())
     }

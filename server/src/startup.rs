@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Database, mail queue and public URL for server functions (also a Leptos context).
     pub server: ServerContext,
+    /// What the REST API needs (vault, webhook secret sealer, chain client, webhook settings).
+    pub api: crate::api::ApiState,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -82,14 +84,24 @@ impl Application {
             .site_addr(local_addr)
             .build();
         let server = ServerContext::new(db.clone(), accounts::mail_queue(), &accounts::public_url(&settings, local_addr));
-        let background =
+        let mut background =
             accounts::spawn_background(&server, accounts::mail_transport(&settings)?, accounts::mail_from(&settings)?);
+        let master_key = crate::custody::master_key(&settings)?;
+        let api = crate::api::ApiState {
+            db: db.clone(),
+            vault: crate::custody::vault(&settings, master_key.clone()),
+            sealer: app::domain::webhooks::SecretSealer::new(master_key),
+            chain: chain.clone(),
+            webhooks: settings.webhooks.clone(),
+        };
+        background.push(crate::webhooks::spawn(db.clone(), api.sealer.clone(), settings.webhooks.clone()));
         let state = AppState {
             leptos_options,
             db,
             chain,
             metrics: Arc::new(Metrics::new(settings_dialect(&settings))),
             server,
+            api,
         };
         let router = router(state.clone());
         Ok(Self { listener, router, state, devnet, background })
@@ -184,6 +196,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::export))
+        .merge(crate::api::router(state.api.clone()))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -16,3 +16,6 @@ pub mod tokens;
 pub mod custody;
 pub mod ledger;
 pub mod events;
+pub mod api_keys;
+pub mod idempotency;
+pub mod webhooks;

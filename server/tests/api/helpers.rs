@@ -91,6 +91,12 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         public_url: None,
         mail_from: None,
+        // Test receivers listen on 127.0.0.1; retries run in milliseconds instead of seconds.
+        webhooks: server::config::WebhookSettings {
+            allow_private: true,
+            schedule: app::domain::webhooks::schedule::WebhookSchedule { unit: Duration::from_millis(1) },
+            poll_interval: Duration::from_millis(50),
+        },
     }
 }
 

@@ -3,9 +3,13 @@
 
 mod browser;
 mod helpers;
+mod api_support;
 mod smtp;
 
 mod accounts;
+mod api_awards;
+mod api_keys;
+mod api_openapi;
 mod csrf;
 mod health;
 mod landing;
@@ -13,3 +17,4 @@ mod mail;
 mod migrations;
 mod sessions;
 mod staff;
+mod webhooks;
