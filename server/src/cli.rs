@@ -62,6 +62,18 @@ pub struct ServeArgs {
     #[arg(long, env = "POINTMINT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
 
+    /// Do not run the chain worker in this process (run `pointmint worker` processes instead).
+    #[arg(long, env = "POINTMINT_NO_WORKER", default_value_t = false)]
+    pub no_worker: bool,
+
+    /// Blocks on top of an operation's transaction before it counts as confirmed.
+    #[arg(long, env = "POINTMINT_REQUIRED_CONFIRMATIONS", default_value_t = 3)]
+    pub required_confirmations: u64,
+
+    /// How long the worker collects queued operations into one batched transaction (e.g. 500ms).
+    #[arg(long, env = "POINTMINT_BATCH_WINDOW", default_value = "500ms", value_parser = parse_duration)]
+    pub batch_window: Duration,
+
     /// Directory holding the compiled browser assets (pkg/ with the wasm, JS and CSS).
     #[arg(long, env = "POINTMINT_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,

@@ -28,6 +28,22 @@ pub struct Settings {
     pub mail_from: Option<String>,
     /// Outgoing webhooks: allowed targets, retry schedule, polling.
     pub webhooks: WebhookSettings,
+    /// The chain worker inside this process.
+    pub worker: WorkerConfig,
+}
+
+/// Whether this process runs the chain worker, and how.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// `false` for web-only processes when separate `pointmint worker` processes do the work.
+    pub enabled: bool,
+    pub settings: crate::worker::WorkerSettings,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { enabled: true, settings: Default::default() }
+    }
 }
 
 /// How outgoing webhooks are delivered.
@@ -63,6 +79,14 @@ impl Settings {
             public_url: args.public_url,
             mail_from: args.mail_from,
             webhooks: WebhookSettings { allow_private: args.webhook_allow_private, ..Default::default() },
+            worker: WorkerConfig {
+                enabled: !args.no_worker,
+                settings: crate::worker::WorkerSettings {
+                    required_confirmations: args.required_confirmations,
+                    poll_interval: args.batch_window,
+                    ..Default::default()
+                },
+            },
         }
     }
 }

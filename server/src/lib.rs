@@ -13,3 +13,4 @@ pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
 pub mod webhooks;
+pub mod worker;

@@ -19,6 +19,7 @@ use crate::{
     metrics::{self, Metrics},
     routes::health,
     shutdown::shutdown_signal,
+    worker::{FeeWallet, Worker, WorkerHandle},
 };
 
 /// How long the chain client waits for a node's answer before calling the outcome unknown.
@@ -51,6 +52,8 @@ pub struct Application {
     devnet: Option<mvs::devnet::DevnetHandle>,
     /// Mail delivery and clean-up tasks, stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The chain worker, stopped after its round in progress.
+    worker: Option<WorkerHandle>,
 }
 
 impl Application {
@@ -63,14 +66,30 @@ impl Application {
         let db = Database::connect_lazy(&settings.database_url, 16)?;
         prepare_database(&db).await?;
 
+        let master_key = crate::custody::master_key(&settings)?;
+        let vault = crate::custody::vault(&settings, master_key.clone());
+        // The fee wallet must exist before the development chain starts: its genesis
+        // block funds it. Without a database there is no wallet and no worker yet.
+        let fee_wallet = match db.ping().await {
+            Ok(()) => Some(FeeWallet::ensure(&db, &vault).await?),
+            Err(_) => None,
+        };
+
         let (chain_url, devnet) = match &settings.chain {
             ChainSettings::Remote { rpc_url } => (rpc_url.clone(), None),
             ChainSettings::Embedded { block_interval } => {
-                let devnet = start_devnet(&settings, *block_interval).await?;
+                let genesis = fee_wallet.as_ref().map(|w| w.address.clone());
+                let devnet = start_devnet(&settings, *block_interval, genesis).await?;
                 (devnet.rpc_url(), Some(devnet))
             }
         };
         let chain = mvs::rpc::Client::new(&chain_url, CHAIN_RPC_TIMEOUT);
+        let worker = match (&fee_wallet, settings.worker.enabled) {
+            (Some(wallet), true) => Some(
+                Worker::new(db.clone(), vault.clone(), chain.clone(), wallet.clone(), settings.worker.settings.clone()).spawn(),
+            ),
+            _ => None,
+        };
 
         let listener = TcpListener::bind(settings.addr)
             .await
@@ -86,10 +105,9 @@ impl Application {
         let server = ServerContext::new(db.clone(), accounts::mail_queue(), &accounts::public_url(&settings, local_addr));
         let mut background =
             accounts::spawn_background(&server, accounts::mail_transport(&settings)?, accounts::mail_from(&settings)?);
-        let master_key = crate::custody::master_key(&settings)?;
         let api = crate::api::ApiState {
             db: db.clone(),
-            vault: crate::custody::vault(&settings, master_key.clone()),
+            vault,
             sealer: app::domain::webhooks::SecretSealer::new(master_key),
             chain: chain.clone(),
             webhooks: settings.webhooks.clone(),
@@ -104,7 +122,7 @@ impl Application {
             api,
         };
         let router = router(state.clone());
-        Ok(Self { listener, router, state, devnet, background })
+        Ok(Self { listener, router, state, devnet, background, worker })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -132,6 +150,9 @@ impl Application {
             .await?;
         for task in &self.background {
             task.abort();
+        }
+        if let Some(worker) = self.worker {
+            worker.shutdown().await;
         }
         if let Some(devnet) = self.devnet {
             devnet.shutdown().await;
@@ -175,10 +196,15 @@ async fn prepare_database(db: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_devnet(settings: &Settings, block_interval: Duration) -> anyhow::Result<mvs::devnet::DevnetHandle> {
+async fn start_devnet(
+    settings: &Settings,
+    block_interval: Duration,
+    genesis_address: Option<String>,
+) -> anyhow::Result<mvs::devnet::DevnetHandle> {
     let config = mvs::devnet::DevnetConfig {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         block_interval,
+        genesis_address,
         data_path: Some(settings.data_dir.join("devnet")),
         ..Default::default()
     };

@@ -58,10 +58,34 @@ impl RpcError {
     pub fn is_already_known(&self) -> bool {
         match self {
             RpcError::Rejected { message, .. } => {
+                // Only the transaction itself being known counts: "asset symbol X already
+                // exists" or "avatar X already exists" are real rejections.
                 let m = message.to_ascii_lowercase();
-                m.contains("already exists") || m.contains("already in") || m.contains("duplicate")
+                let about_this_tx = m.starts_with("transaction ") || m.contains(" transaction ");
+                (about_this_tx && m.contains("already exists"))
+                    || m.contains("already in the pool")
+                    || m.contains("already in block")
+                    || m.contains("duplicate transaction")
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod already_known_tests {
+    use super::RpcError;
+
+    fn rejected(message: &str) -> RpcError {
+        RpcError::Rejected { code: 5304, message: message.into() }
+    }
+
+    #[test]
+    fn only_the_same_transaction_counts_as_already_known() {
+        assert!(rejected("transaction 6a87ea already exists").is_already_known());
+        assert!(!rejected("asset symbol SHOP.POINTS already exists").is_already_known());
+        assert!(!rejected("avatar shopavatar already exists").is_already_known());
+        assert!(!rejected("address t85H already has an avatar").is_already_known());
+        assert!(!RpcError::Timeout.is_already_known());
     }
 }

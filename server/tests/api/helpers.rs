@@ -55,6 +55,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// JSON-RPC URL of the app's embedded development chain.
+    pub chain_url: Option<String>,
     _data_dir_guard: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -97,6 +99,15 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
             schedule: app::domain::webhooks::schedule::WebhookSchedule { unit: Duration::from_millis(1) },
             poll_interval: Duration::from_millis(50),
         },
+        // Blocks every 200 ms: two confirmations settle an operation in well under a second.
+        worker: server::config::WorkerConfig {
+            enabled: true,
+            settings: server::worker::WorkerSettings {
+                poll_interval: Duration::from_millis(100),
+                required_confirmations: 2,
+                ..Default::default()
+            },
+        },
     }
 }
 
@@ -113,6 +124,7 @@ pub async fn spawn_app_with(settings: Settings, guard: tempfile::TempDir) -> Tes
     let data_dir = settings.data_dir.clone();
     let application = Application::build(settings).await.expect("application builds");
     let address = format!("http://{}", application.local_addr());
+    let chain_url = application.chain_rpc_url();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async move {
         let _ = rx.await;
@@ -125,6 +137,7 @@ pub async fn spawn_app_with(settings: Settings, guard: tempfile::TempDir) -> Tes
             .unwrap(),
         database_url,
         data_dir,
+        chain_url,
         _data_dir_guard: guard,
         shutdown: Some(tx),
         server: Some(server),

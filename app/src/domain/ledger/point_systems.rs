@@ -124,6 +124,17 @@ pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &Poi
 #[tracing::instrument(skip(db))]
 pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
     let mut tx = db.begin_write().await?;
+    match mark_issue_confirmed_in(&mut tx, point_system_id, txid).await {
+        Ok(()) => Ok(tx.commit().await?),
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+/// [`mark_issue_confirmed`] inside the caller's transaction.
+pub async fn mark_issue_confirmed_in(tx: &mut sqlx::AnyConnection, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
     let row = sqlx::query(
         "UPDATE point_systems SET status = 'confirmed', issue_txid = $1 \
          WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply, store_id, symbol",
@@ -133,16 +144,14 @@ pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &st
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        tx.rollback().await?;
         return Err(LedgerError::InvalidTransition(point_system_id, "confirmed", "confirmed"));
     };
     let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     let (store_id, symbol): (i64, String) = (row.try_get(2)?, row.try_get(3)?);
-    balances::add(&mut tx, treasury, point_system_id, supply, 0, supply).await?;
+    balances::add(tx, treasury, point_system_id, supply, 0, supply).await?;
     let data = serde_json::json!({
         "point_system": { "id": point_system_id, "symbol": symbol, "max_supply": supply, "issue_txid": txid }
     });
-    events::emit(&mut tx, store_id, EventType::PointSystemConfirmed, &data).await?;
-    tx.commit().await?;
+    events::emit(tx, store_id, EventType::PointSystemConfirmed, &data).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::domain::{
 
 /// Records an event about `op` for its store: the operation plus the store's own ids of
 /// the customers on either side, which is what a shop's back end matches on.
-pub(crate) async fn emit_operation_event(conn: &mut AnyConnection, op: &Operation, event_type: EventType) -> Result<(), sqlx::Error> {
+pub async fn emit_operation_event(conn: &mut AnyConnection, op: &Operation, event_type: EventType) -> Result<(), sqlx::Error> {
     let store_id: i64 = sqlx::query_scalar("SELECT store_id FROM point_systems WHERE id = $1")
         .bind(op.point_system_id)
         .fetch_one(&mut *conn)
@@ -40,6 +40,21 @@ const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
 #[tracing::instrument(skip(db))]
 pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
     let mut tx = db.begin_write().await?;
+    match confirm_in(&mut tx, operation_id, txid, height).await {
+        Ok(op) => {
+            tx.commit().await?;
+            Ok(op)
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+/// [`confirm`] inside the caller's transaction (the worker confirms a whole chain
+/// transaction's operations at once).
+pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
     let row = sqlx::query(&format!(
         "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4 \
          WHERE id = $5 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
@@ -52,20 +67,18 @@ pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) 
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        tx.rollback().await?;
         return Err(LedgerError::InvalidTransition(operation_id, "current state", "confirmed"));
     };
     let op = Operation::from_row(&row)?;
     let amount = op.amount as i64;
     if let Some(from) = op.from_key_id {
-        balances::add(&mut tx, from, op.point_system_id, 0, 0, -amount).await?;
+        balances::add(tx, from, op.point_system_id, 0, 0, -amount).await?;
     }
     if let Some(to) = op.to_key_id {
         let pending = if op.from_key_id.is_some() { -amount } else { 0 };
-        balances::add(&mut tx, to, op.point_system_id, amount, pending, amount).await?;
+        balances::add(tx, to, op.point_system_id, amount, pending, amount).await?;
     }
-    emit_operation_event(&mut tx, &op, EventType::OperationConfirmed).await?;
-    tx.commit().await?;
+    emit_operation_event(tx, &op, EventType::OperationConfirmed).await?;
     Ok(op)
 }
 
@@ -73,6 +86,20 @@ pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) 
 #[tracing::instrument(skip(db))]
 pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
     let mut tx = db.begin_write().await?;
+    match fail_in(&mut tx, operation_id, reason).await {
+        Ok(op) => {
+            tx.commit().await?;
+            Ok(op)
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+/// [`fail`] inside the caller's transaction.
+pub async fn fail_in(tx: &mut AnyConnection, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
     let row = sqlx::query(&format!(
         "UPDATE operations SET state = $1, error = $2, updated_at = $3 \
          WHERE id = $4 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
@@ -84,18 +111,16 @@ pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Oper
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        tx.rollback().await?;
         return Err(LedgerError::InvalidTransition(operation_id, "current state", "failed"));
     };
     let op = Operation::from_row(&row)?;
     let amount = op.amount as i64;
     if let Some(from) = op.from_key_id {
-        balances::add(&mut tx, from, op.point_system_id, amount, 0, 0).await?;
+        balances::add(tx, from, op.point_system_id, amount, 0, 0).await?;
     }
     if let (Some(to), Some(_)) = (op.to_key_id, op.from_key_id) {
-        balances::add(&mut tx, to, op.point_system_id, 0, -amount, 0).await?;
+        balances::add(tx, to, op.point_system_id, 0, -amount, 0).await?;
     }
-    emit_operation_event(&mut tx, &op, EventType::OperationFailed).await?;
-    tx.commit().await?;
+    emit_operation_event(tx, &op, EventType::OperationFailed).await?;
     Ok(op)
 }

@@ -1,0 +1,277 @@
+//! The write-ahead log of chain transactions and the state changes that follow them.
+//!
+//! States: `signed` (stored, not yet accepted by the node) -> `broadcast` (in the node's
+//! pool or a block) -> `confirmed`, or `failed` when the node definitely refused it.
+
+use std::collections::HashSet;
+
+use app::domain::{
+    clock,
+    db::{Database, Dialect},
+    events::EventType,
+    ledger::{point_systems, settle, OperationState},
+};
+use mvs::{encoding::Encode, tx::Transaction};
+use sqlx::{AnyConnection, Row};
+
+use super::selection::outpoint_key;
+
+/// Why a transaction was built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Moves points (awards, redemptions, transfers, withdrawals), possibly batched.
+    Transfer,
+    /// Registers a point system's issuer avatar.
+    Avatar,
+    /// Issues a point system's MST.
+    Issue,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Transfer => "transfer",
+            Purpose::Avatar => "avatar",
+            Purpose::Issue => "issue",
+        }
+    }
+}
+
+/// A stored chain transaction.
+#[derive(Clone, Debug)]
+pub struct ChainTx {
+    pub id: i64,
+    pub txid: String,
+    pub raw_hex: String,
+    pub purpose: String,
+    pub point_system_id: Option<i64>,
+    pub attempts: i64,
+}
+
+const COLUMNS: &str = "id, txid, raw_hex, purpose, point_system_id, attempts";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<ChainTx, sqlx::Error> {
+    Ok(ChainTx {
+        id: row.try_get(0)?,
+        txid: row.try_get(1)?,
+        raw_hex: row.try_get(2)?,
+        purpose: row.try_get(3)?,
+        point_system_id: row.try_get(4)?,
+        attempts: row.try_get(5)?,
+    })
+}
+
+/// Every output some unfinished stored transaction spends.
+pub async fn reserved_outpoints(conn: &mut AnyConnection) -> Result<HashSet<String>, sqlx::Error> {
+    let rows: Vec<String> = sqlx::query_scalar("SELECT outpoint FROM reserved_outpoints").fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stores a signed transaction and reserves its inputs, inside the caller's transaction.
+/// A reservation that collides with another worker's fails the whole database transaction.
+pub async fn record_signed(
+    conn: &mut AnyConnection,
+    tx: &Transaction,
+    purpose: Purpose,
+    point_system_id: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let now = clock::now();
+    let id: i64 = sqlx::query(
+        "INSERT INTO chain_txs (txid, raw_hex, purpose, point_system_id, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'signed', $5, $5) RETURNING id",
+    )
+    .bind(tx.txid().to_string())
+    .bind(tx.encode_hex())
+    .bind(purpose.as_str())
+    .bind(point_system_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    for input in &tx.inputs {
+        sqlx::query("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES ($1, $2)")
+            .bind(outpoint_key(&input.previous_output.txid.to_string(), input.previous_output.index))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Stored transactions the node has not accepted yet and that are due for a (re)try,
+/// oldest first: a transaction that spends another's output must follow it.
+pub async fn due_for_broadcast(db: &Database) -> Result<Vec<ChainTx>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM chain_txs WHERE state = 'signed' AND next_attempt_at <= $1 ORDER BY id LIMIT 200"
+    ))
+    .bind(clock::now_millis())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Transactions the node accepted and that are not confirmed deeply enough yet.
+pub async fn in_flight(db: &Database) -> Result<Vec<ChainTx>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM chain_txs WHERE state = 'broadcast' ORDER BY id LIMIT 1000"))
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The node accepted the transaction (or already had it).
+pub async fn mark_broadcast(db: &Database, chain_tx: &ChainTx) -> Result<(), anyhow::Error> {
+    let mut tx = db.begin_write().await?;
+    let now = clock::now();
+    let moved = sqlx::query("UPDATE chain_txs SET state = 'broadcast', last_error = NULL, updated_at = $1 WHERE id = $2 AND state = 'signed'")
+        .bind(now)
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state = 'signed'")
+        .bind(chain_tx.id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for id in ids {
+        let op = set_operation_state(&mut tx, id, OperationState::Broadcast).await?;
+        settle::emit_operation_event(&mut tx, &op, EventType::OperationBroadcast).await?;
+    }
+    if chain_tx.purpose == Purpose::Issue.as_str() {
+        sqlx::query("UPDATE point_systems SET status = 'broadcast', issue_txid = $1 WHERE issue_chain_tx_id = $2 AND status = 'pending'")
+            .bind(&chain_tx.txid)
+            .bind(chain_tx.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn set_operation_state(
+    conn: &mut AnyConnection,
+    id: i64,
+    state: OperationState,
+) -> Result<app::domain::ledger::Operation, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {}",
+        app::domain::ledger::operation::COLUMNS
+    ))
+    .bind(state.as_str())
+    .bind(clock::now())
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    app::domain::ledger::Operation::from_row(&row)
+}
+
+/// The outcome is unknown (timeout, node down): try again later, backing off.
+pub async fn schedule_retry(db: &Database, chain_tx: &ChainTx, error: &str) -> Result<(), sqlx::Error> {
+    let attempts = chain_tx.attempts + 1;
+    // 1 s, 2 s, 4 s ... capped at one minute: the node is usually back soon.
+    let delay_ms = 1000_i64.saturating_mul(1 << attempts.min(6)).min(60_000);
+    sqlx::query("UPDATE chain_txs SET attempts = $1, next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $5")
+        .bind(attempts)
+        .bind(clock::now_millis() + delay_ms)
+        .bind(error)
+        .bind(clock::now())
+        .bind(chain_tx.id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The node definitely refused the transaction: it fails, its inputs are free again, and
+/// its operations fail with the node's reason (their reserved points return).
+pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> Result<(), anyhow::Error> {
+    let mut tx = db.begin_write().await?;
+    let moved = sqlx::query("UPDATE chain_txs SET state = 'failed', last_error = $1, updated_at = $2 WHERE id = $3 AND state IN ('signed', 'broadcast')")
+        .bind(reason)
+        .bind(clock::now())
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx.id).execute(&mut *tx).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
+        .bind(chain_tx.id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let message = format!("rejected by the node: {reason}");
+    for id in ids {
+        settle::fail_in(&mut tx, id, &message).await?;
+    }
+    if let Some(point_system_id) = chain_tx.point_system_id {
+        sqlx::query("UPDATE point_systems SET status = 'failed', issue_error = $1 WHERE id = $2 AND status <> 'confirmed'")
+            .bind(&message)
+            .bind(point_system_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The transaction is in a block at `height`: record it so pages can show n/N.
+pub async fn record_height(db: &Database, chain_tx: &ChainTx, height: Option<i64>) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE chain_txs SET height = $1, updated_at = $2 WHERE id = $3")
+        .bind(height)
+        .bind(clock::now())
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE operations SET height = $1 WHERE chain_tx_id = $2 AND state = 'broadcast'")
+        .bind(height)
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Confirmed deeply enough: every operation in it settles, in one database transaction.
+pub async fn mark_confirmed(db: &Database, chain_tx: &ChainTx, height: i64) -> Result<(), anyhow::Error> {
+    let mut tx = db.begin_write().await?;
+    let moved = sqlx::query("UPDATE chain_txs SET state = 'confirmed', height = $1, updated_at = $2 WHERE id = $3 AND state = 'broadcast'")
+        .bind(height)
+        .bind(clock::now())
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx.id).execute(&mut *tx).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
+        .bind(chain_tx.id)
+        .fetch_all(&mut *tx)
+        .await?;
+    for id in ids {
+        settle::confirm_in(&mut tx, id, &chain_tx.txid, height).await?;
+    }
+    if chain_tx.purpose == Purpose::Issue.as_str() {
+        if let Some(point_system_id) = chain_tx.point_system_id {
+            point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `FOR UPDATE SKIP LOCKED` where the database has row locks (PostgreSQL); on SQLite the
+/// write transaction already excludes every other writer.
+pub fn skip_locked(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    }
+}

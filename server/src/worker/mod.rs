@@ -1,0 +1,105 @@
+//! The worker: turns ledger operations into MST transactions, signs them with the
+//! custodial keys, broadcasts them and follows them to confirmation.
+//!
+//! Each round: broadcast what is stored but not yet accepted (recovery after a crash or
+//! an outage), follow what is in flight, build what is queued, broadcast it. Every
+//! transaction is stored with its txid before it is broadcast, and its inputs are
+//! reserved in the database, so any number of workers can run and a crash at any point
+//! neither loses nor doubles a transfer.
+
+pub mod broadcast;
+pub mod chain_txs;
+pub mod confirm;
+pub mod fee_wallet;
+mod issue;
+pub mod selection;
+mod send;
+
+use std::time::Duration;
+
+use app::domain::{custody::KeyVault, db::Database};
+use tokio::sync::watch;
+
+pub use fee_wallet::FeeWallet;
+
+/// How the worker behaves.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// Pause between rounds when there was nothing to do.
+    pub poll_interval: Duration,
+    /// Depth at which an operation counts as confirmed (DESIGN: 3 on the development chain).
+    pub required_confirmations: u64,
+    /// Bound on a batched transaction's outputs.
+    pub max_outputs_per_tx: usize,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { poll_interval: Duration::from_millis(500), required_confirmations: 3, max_outputs_per_tx: 500 }
+    }
+}
+
+/// One worker; cheap to clone.
+#[derive(Clone)]
+pub struct Worker {
+    db: Database,
+    vault: KeyVault,
+    chain: mvs::rpc::Client,
+    fee_wallet: FeeWallet,
+    settings: WorkerSettings,
+}
+
+impl Worker {
+    pub fn new(db: Database, vault: KeyVault, chain: mvs::rpc::Client, fee_wallet: FeeWallet, settings: WorkerSettings) -> Self {
+        Self { db, vault, chain, fee_wallet, settings }
+    }
+
+    /// One round of work. Errors are about this round only; the next one starts afresh.
+    pub async fn round(&self) -> anyhow::Result<()> {
+        self.broadcast_due().await?;
+        self.follow_confirmations().await?;
+        self.issue_point_systems().await?;
+        self.send_queued().await?;
+        self.broadcast_due().await?;
+        Ok(())
+    }
+
+    /// Works until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(fee_wallet = %self.fee_wallet.address, "worker started");
+        loop {
+            if let Err(error) = self.round().await {
+                // Node down, database busy: logged, retried next round, nothing lost.
+                tracing::warn!(error = format!("{error:#}"), "worker round failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// Starts the worker as a task; the handle stops it and waits for the round in progress.
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, receiver) = watch::channel(false);
+        let task = tokio::spawn(self.run(receiver));
+        WorkerHandle { stop, task }
+    }
+}
+
+/// A running worker task.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,158 @@
+//! Turning queued operations into signed, stored chain transactions.
+//!
+//! Operations leaving the same custodial address for the same point system share one
+//! transaction (one output each, up to a bound): a store's awards within a batch window
+//! become one MST transfer from its treasury.
+
+use anyhow::Context;
+use app::domain::ledger::{operation::COLUMNS, Operation};
+use mvs::{
+    builder::{MstTransfer, Recipient, Spendable},
+    consensus::MIN_TX_FEE,
+    rpc::Utxo,
+    Address,
+};
+use sqlx::Row;
+
+use super::{
+    chain_txs::{self, skip_locked, Purpose},
+    selection::{select_asset, select_etp},
+    Worker,
+};
+
+/// A source of queued operations: one point system, one sending address.
+#[derive(Debug)]
+struct Lane {
+    point_system_id: i64,
+    symbol: String,
+    from_key_id: i64,
+    from_address: String,
+}
+
+impl Worker {
+    /// Signs and stores transactions for queued operations. Returns how many were built.
+    pub(super) async fn send_queued(&self) -> anyhow::Result<usize> {
+        let mut built = 0;
+        for lane in self.lanes().await? {
+            match self.send_lane(&lane).await {
+                Ok(true) => built += 1,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(?lane, error = format!("{error:#}"), "building a transaction failed; will retry"),
+            }
+        }
+        Ok(built)
+    }
+
+    async fn lanes(&self) -> anyhow::Result<Vec<Lane>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT o.point_system_id, p.symbol, o.from_key_id, k.address \
+             FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
+             JOIN custody_keys k ON k.id = o.from_key_id \
+             WHERE o.state = 'queued' AND p.status = 'confirmed' LIMIT 100",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Lane { point_system_id: r.try_get(0)?, symbol: r.try_get(1)?, from_key_id: r.try_get(2)?, from_address: r.try_get(3)? })
+            })
+            .collect()
+    }
+
+    /// One batch for one lane. `Ok(false)` when another worker took the operations or the
+    /// inputs first (nothing changed; the next round tries again).
+    async fn send_lane(&self, lane: &Lane) -> anyhow::Result<bool> {
+        // Chain look-ups and key opening happen before the write transaction, so the
+        // database is never locked while waiting on the node.
+        let asset_utxos = self.chain.list_asset_utxos(&lane.from_address, &lane.symbol).await?;
+        let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
+        let from_key = self.vault.private_key(&self.db, lane.from_key_id).await?;
+        let fee_key = self.vault.private_key(&self.db, self.fee_wallet.key_id).await?;
+
+        let mut tx = self.db.begin_write().await?;
+        let claimed: Vec<Operation> = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM operations WHERE state = 'queued' AND point_system_id = $1 AND from_key_id = $2 \
+             ORDER BY id LIMIT $3{}",
+            skip_locked(self.db.dialect())
+        ))
+        .bind(lane.point_system_id)
+        .bind(lane.from_key_id)
+        .bind(self.settings.max_outputs_per_tx as i64)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(Operation::from_row)
+        .collect::<Result<_, _>>()?;
+        if claimed.is_empty() {
+            return Ok(false);
+        }
+        let needed: u64 = claimed.iter().map(|op| op.amount).sum();
+        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
+        let Some(asset_inputs) = select_asset(&asset_utxos, &reserved, needed) else {
+            // The ledger reserved these points, so the chain will show them once the
+            // transactions that bring them are visible; wait for the next round.
+            tracing::info!(?lane, needed, "sending address holds too few unreserved points yet");
+            return Ok(false);
+        };
+        let Some(fee_inputs) = select_etp(&fee_utxos, &reserved, MIN_TX_FEE) else {
+            tracing::warn!(address = %self.fee_wallet.address, "the fee wallet cannot pay a transaction fee");
+            return Ok(false);
+        };
+        let recipients = claimed.iter().map(recipient).collect::<anyhow::Result<Vec<_>>>()?;
+        let transaction = MstTransfer {
+            network: self.vault.network(),
+            symbol: lane.symbol.clone(),
+            asset_inputs: spendables(&asset_inputs, &from_key)?,
+            recipients,
+            asset_change: Address::parse(&lane.from_address)?,
+            fee_inputs: spendables(&fee_inputs, &fee_key)?,
+            fee_change: Address::parse(&self.fee_wallet.address)?,
+            fee: MIN_TX_FEE,
+        }
+        .build()
+        .context("building the transfer")?;
+
+        let chain_tx_id = match chain_txs::record_signed(&mut tx, &transaction, Purpose::Transfer, Some(lane.point_system_id)).await {
+            Ok(id) => id,
+            // Another worker reserved one of these outputs first: leave the operations queued.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let txid = transaction.txid().to_string();
+        for op in &claimed {
+            sqlx::query("UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 WHERE id = $4 AND state = 'queued'")
+                .bind(chain_tx_id)
+                .bind(&txid)
+                .bind(app::domain::clock::now())
+                .bind(op.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(%txid, operations = claimed.len(), points = needed, "transfer signed and stored");
+        Ok(true)
+    }
+}
+
+/// The output an operation asks for: an address, or an avatar bound to its address.
+fn recipient(op: &Operation) -> anyhow::Result<Recipient> {
+    let address = Address::parse(&op.to_address).with_context(|| format!("operation {} has a bad address", op.id))?;
+    Ok(match &op.to_avatar {
+        Some(avatar) => Recipient::avatar(avatar.clone(), address, op.amount),
+        None => Recipient::address(address, op.amount),
+    })
+}
+
+/// Listed outputs as builder inputs signed by `key`.
+pub(super) fn spendables(utxos: &[Utxo], key: &mvs::keys::PrivateKey) -> anyhow::Result<Vec<Spendable>> {
+    utxos
+        .iter()
+        .map(|u| {
+            Ok(Spendable {
+                outpoint: u.outpoint().context("the node listed a malformed outpoint")?,
+                output: u.to_output().context("the node listed an output this wallet cannot spend")?,
+                key: key.clone(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,193 @@
+//! The worker against the real development chain: point systems issue, operations settle
+//! exactly once, and the chain ends up holding what the ledger says.
+
+use std::time::{Duration, Instant};
+
+use app::domain::{
+    custody::{KeyVault, MasterKey},
+    db::Database,
+    email::Email,
+    ledger::{
+        customers::{self, StoreCustomer},
+        point_systems::{self, PointSystem, PointSystemSpec},
+        submit::{submit, Destination, NewOperation},
+        Amount, Balance, OperationKind,
+    },
+};
+use mvs::symbol::{AvatarName, Symbol};
+
+use crate::helpers::{spawn_app, TestApp};
+
+const SYMBOL: &str = "WORKER.POINTS";
+
+struct Shop {
+    app: TestApp,
+    db: Database,
+    vault: KeyVault,
+    chain: mvs::rpc::Client,
+    point_system: PointSystem,
+}
+
+/// A running app with a store whose point system the worker has issued on chain.
+async fn shop_with_issued_points() -> Shop {
+    let app = spawn_app().await;
+    let db = Database::connect(&app.database_url, 8).await.unwrap();
+    // The same master key file the server created, so this test opens the same keys.
+    let vault = KeyVault::new(MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(), mvs::Network::Testnet);
+    let chain = mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10));
+    let operator: i64 = sqlx::query_scalar(
+        "INSERT INTO operators (email, password_hash, created_at) VALUES ('owner@example.com', 'x', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let store = app::domain::stores::create(&db, operator, "Worker Shop", "worker-shop").await.unwrap();
+    let spec = PointSystemSpec {
+        symbol: Symbol::parse(SYMBOL).unwrap(),
+        name: "Worker points".into(),
+        description: "Points of the worker shop".into(),
+        decimals: 0,
+        max_supply: Amount::new(1_000_000).unwrap(),
+        secondary_issue: 0,
+        issuer_avatar: AvatarName::parse("worker-shop").unwrap(),
+    };
+    let registered = point_systems::register(&db, &vault, store.id, &spec).await.unwrap();
+    assert_eq!(registered.status, "pending");
+
+    let point_system = wait_for("the point system to be issued and confirmed", || async {
+        let ps = PointSystem::of_store(&db, store.id).await.unwrap().unwrap();
+        (ps.status == "confirmed").then_some(ps)
+    })
+    .await;
+    Shop { app, db, vault, chain, point_system }
+}
+
+/// Polls `check` until it yields a value, for at most 60 s.
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Shop {
+    async fn customer(&self, name: &str) -> StoreCustomer {
+        let email = Email::parse(&format!("{name}@example.com")).unwrap();
+        customers::upsert(&self.db, &self.vault, self.point_system.store_id, name, &email, None).await.unwrap()
+    }
+
+    async fn submit(&self, kind: OperationKind, from_key_id: i64, to: Destination, amount: u64) -> i64 {
+        let request = NewOperation {
+            point_system_id: self.point_system.id,
+            kind,
+            amount: Amount::new(amount).unwrap(),
+            from_key_id,
+            to,
+            actor: "test".into(),
+            reason: None,
+            idempotency_key: None,
+        };
+        submit(&self.db, request).await.unwrap().operation().id
+    }
+
+    fn treasury(&self) -> Destination {
+        Destination::Custodial { key_id: self.point_system.treasury_key_id, address: self.point_system.treasury_address.clone() }
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.db.pool()).await.unwrap()
+    }
+
+    async fn wait_until_settled(&self) {
+        wait_for("every operation to be confirmed", || async {
+            let open = self.count("SELECT COUNT(*) FROM operations WHERE state <> 'confirmed'").await;
+            (open == 0).then_some(())
+        })
+        .await;
+    }
+
+    /// What the chain shows at the address, against the ledger's confirmed balance.
+    async fn assert_chain_matches_ledger(&self, key_id: i64, address: &str) {
+        let ledger = Balance::fetch(&self.db, key_id, self.point_system.id).await.unwrap();
+        let on_chain = self.chain.get_address_asset(address, Some(SYMBOL)).await.unwrap();
+        let chain_confirmed = on_chain.iter().map(|b| b.confirmed).sum::<u64>();
+        assert_eq!(chain_confirmed, ledger.confirmed, "chain and ledger disagree for {address}");
+        assert_eq!(ledger.available, ledger.confirmed, "nothing is pending any more at {address}");
+    }
+}
+
+fn to(customer: &StoreCustomer) -> Destination {
+    Destination::Custodial { key_id: customer.key_id, address: customer.address.clone() }
+}
+
+#[tokio::test]
+async fn awards_redemptions_and_transfers_confirm_and_the_chain_matches_the_ledger() {
+    let shop = shop_with_issued_points().await;
+    let treasury = shop.point_system.treasury_key_id;
+    let asset = shop.chain.get_asset(SYMBOL).await.unwrap();
+    assert_eq!(asset.maximum_supply, 1_000_000);
+    assert_eq!(asset.address, shop.point_system.treasury_address);
+
+    let alice = shop.customer("alice").await;
+    let bob = shop.customer("bob").await;
+    shop.submit(OperationKind::Award, treasury, to(&alice), 100).await;
+    shop.submit(OperationKind::Award, treasury, to(&bob), 50).await;
+    shop.wait_until_settled().await;
+
+    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30).await;
+    shop.submit(OperationKind::Transfer, alice.key_id, to(&bob), 20).await;
+    shop.wait_until_settled().await;
+
+    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap().confirmed, 50);
+    assert_eq!(Balance::fetch(&shop.db, bob.key_id, shop.point_system.id).await.unwrap().confirmed, 70);
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
+    shop.assert_chain_matches_ledger(bob.key_id, &bob.address).await;
+    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address).await;
+
+    // Every operation has its transaction and block; every event was written.
+    assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE txid IS NULL OR height IS NULL").await, 0);
+    assert_eq!(shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.confirmed'").await, 4);
+    assert_eq!(shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.broadcast'").await, 4);
+    assert_eq!(shop.count("SELECT COUNT(*) FROM reserved_outpoints").await, 0, "confirmed transactions release their inputs");
+    shop.app.stop().await;
+}
+
+#[tokio::test]
+async fn awards_within_a_batch_window_share_few_transactions() {
+    let shop = shop_with_issued_points().await;
+    let treasury = shop.point_system.treasury_key_id;
+    let mut customers = Vec::new();
+    for n in 0..40 {
+        customers.push(shop.customer(&format!("c{n}")).await);
+    }
+    // Submitted together, as an API burst would be.
+    let submissions = customers.iter().map(|c| shop.submit(OperationKind::Award, treasury, to(c), 10));
+    futures_join_all(submissions).await;
+    shop.wait_until_settled().await;
+
+    let awards = shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'award'").await;
+    let transactions = shop.count("SELECT COUNT(DISTINCT chain_tx_id) FROM operations WHERE kind = 'award'").await;
+    assert_eq!(awards, 40);
+    assert!(transactions <= 5, "40 awards took {transactions} transactions");
+    for customer in &customers {
+        shop.assert_chain_matches_ledger(customer.key_id, &customer.address).await;
+    }
+    shop.app.stop().await;
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut outputs = Vec::new();
+    let handles: Vec<_> = futures.collect();
+    for f in handles {
+        outputs.push(f.await);
+    }
+    outputs
+}
