@@ -9,7 +9,7 @@ use app::domain::{
     clock,
     db::{Database, Dialect},
     events::EventType,
-    ledger::{point_systems, settle, OperationState},
+    ledger::{point_systems, settle, LedgerError, OperationState},
 };
 use mvs::{encoding::Encode, tx::Transaction};
 use sqlx::{AnyConnection, Row};
@@ -260,7 +260,11 @@ pub async fn mark_confirmed(db: &Database, chain_tx: &ChainTx, height: i64) -> R
     }
     if chain_tx.purpose == Purpose::Issue.as_str() {
         if let Some(point_system_id) = chain_tx.point_system_id {
-            point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid).await?;
+            match point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid).await {
+                // Already confirmed (an operator tool or a second worker got there first): nothing to add.
+                Ok(()) | Err(LedgerError::InvalidTransition(..)) => {}
+                Err(error) => return Err(error.into()),
+            }
         }
     }
     tx.commit().await?;
