@@ -19,6 +19,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Run the MVS development chain on its own.
     Devnet(DevnetArgs),
+    /// Run only the chain worker (any number of these may share one PostgreSQL database).
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -62,6 +64,10 @@ pub struct ServeArgs {
     #[arg(long, env = "POINTMINT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
 
+    /// Network of a remote node's addresses (with --mvs-rpc-url; the embedded chain is a testnet).
+    #[arg(long, env = "MVS_NETWORK", value_enum, default_value = "mainnet")]
+    pub mvs_network: NetworkArg,
+
     /// Do not run the chain worker in this process (run `pointmint worker` processes instead).
     #[arg(long, env = "POINTMINT_NO_WORKER", default_value_t = false)]
     pub no_worker: bool,
@@ -87,6 +93,37 @@ pub struct ServeArgs {
 pub enum NetworkArg {
     Testnet,
     Mainnet,
+}
+
+impl From<NetworkArg> for mvs::Network {
+    fn from(network: NetworkArg) -> Self {
+        match network {
+            NetworkArg::Testnet => mvs::Network::Testnet,
+            NetworkArg::Mainnet => mvs::Network::Mainnet,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// JSON-RPC URL of the MVS node, e.g. http://127.0.0.1:8820/rpc/v3.
+    #[arg(long, env = "MVS_RPC_URL")]
+    pub mvs_rpc_url: String,
+
+    /// Network of the node's addresses.
+    #[arg(long, env = "MVS_NETWORK", value_enum, default_value = "mainnet")]
+    pub mvs_network: NetworkArg,
+
+    /// Blocks on top of an operation's transaction before it counts as confirmed.
+    #[arg(long, env = "POINTMINT_REQUIRED_CONFIRMATIONS", default_value_t = 3)]
+    pub required_confirmations: u64,
+
+    /// How long the worker collects queued operations into one batched transaction.
+    #[arg(long, env = "POINTMINT_BATCH_WINDOW", default_value = "500ms", value_parser = parse_duration)]
+    pub batch_window: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

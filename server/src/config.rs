@@ -9,8 +9,8 @@ use crate::cli::{DatabaseArgs, ServeArgs};
 pub enum ChainSettings {
     /// Start the development chain inside this process.
     Embedded { block_interval: Duration },
-    /// Talk to a node at this JSON-RPC URL.
-    Remote { rpc_url: String },
+    /// Talk to a node at this JSON-RPC URL, on this network (address versions).
+    Remote { rpc_url: String, network: mvs::Network },
 }
 
 /// Everything `pointmint serve` needs to run.
@@ -66,7 +66,7 @@ impl Default for WebhookSettings {
 impl Settings {
     pub fn from_serve_args(args: ServeArgs) -> Self {
         let chain = match args.mvs_rpc_url {
-            Some(rpc_url) => ChainSettings::Remote { rpc_url },
+            Some(rpc_url) => ChainSettings::Remote { rpc_url, network: args.mvs_network.into() },
             None => ChainSettings::Embedded { block_interval: args.devnet_block_interval },
         };
         Self {
@@ -108,7 +108,9 @@ impl fmt::Display for Settings {
             ChainSettings::Embedded { block_interval } => {
                 writeln!(f, "  MVS node         embedded development chain (block interval {block_interval:?})")?
             }
-            ChainSettings::Remote { rpc_url } => writeln!(f, "  MVS node         {}", mask_url_secret(rpc_url))?,
+            ChainSettings::Remote { rpc_url, network } => {
+                writeln!(f, "  MVS node         {} ({network:?})", mask_url_secret(rpc_url))?
+            }
         }
         match &self.smtp_url {
             Some(url) => writeln!(f, "  mail             {}", mask_url_secret(url))?,

@@ -1,7 +1,7 @@
 //! `pointmint devnet`: the MVS development chain as a process of its own.
 
 use crate::{
-    cli::{DevnetArgs, NetworkArg},
+    cli::DevnetArgs,
     shutdown::shutdown_signal,
 };
 
@@ -11,10 +11,7 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         block_interval: args.block_interval,
         genesis_address: args.genesis_address,
         genesis_amount_etp: args.genesis_amount,
-        network: match args.network {
-            NetworkArg::Testnet => mvs::Network::Testnet,
-            NetworkArg::Mainnet => mvs::Network::Mainnet,
-        },
+        network: args.network.into(),
         data_path: args.data,
     };
     let devnet = mvs::devnet::spawn(config).await?;

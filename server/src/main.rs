@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Devnet(args) => server::devnet::run(args).await,
+        Command::Worker(args) => server::worker::process::run(args).await,
     }
 }
 

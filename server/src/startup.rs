@@ -66,7 +66,7 @@ impl Application {
         let db = Database::connect_lazy(&settings.database_url, 16)?;
         prepare_database(&db).await?;
 
-        let master_key = crate::custody::master_key(&settings)?;
+        let master_key = crate::custody::master_key(&settings.data_dir)?;
         let vault = crate::custody::vault(&settings, master_key.clone());
         // The fee wallet must exist before the development chain starts: its genesis
         // block funds it. Without a database there is no wallet and no worker yet.
@@ -76,7 +76,7 @@ impl Application {
         };
 
         let (chain_url, devnet) = match &settings.chain {
-            ChainSettings::Remote { rpc_url } => (rpc_url.clone(), None),
+            ChainSettings::Remote { rpc_url, .. } => (rpc_url.clone(), None),
             ChainSettings::Embedded { block_interval } => {
                 let genesis = fee_wallet.as_ref().map(|w| w.address.clone());
                 let devnet = start_devnet(&settings, *block_interval, genesis).await?;

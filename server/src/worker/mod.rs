@@ -12,6 +12,7 @@ pub mod chain_txs;
 pub mod confirm;
 pub mod fee_wallet;
 mod issue;
+pub mod process;
 pub mod selection;
 mod send;
 

@@ -49,7 +49,10 @@ async fn readyz_reports_an_unreachable_chain_node_as_not_ready() {
     let data_dir = guard.path().to_path_buf();
     let database_url = crate::helpers::fresh_database_url(&data_dir).await;
     let mut settings = test_settings(data_dir, database_url);
-    settings.chain = server::config::ChainSettings::Remote { rpc_url: "http://127.0.0.1:1/rpc/v3".into() };
+    settings.chain = server::config::ChainSettings::Remote {
+        rpc_url: "http://127.0.0.1:1/rpc/v3".into(),
+        network: mvs::Network::Testnet,
+    };
     let app = spawn_app_with(settings, guard).await;
 
     let response = app.get("/readyz").await;

@@ -20,3 +20,4 @@ mod sessions;
 mod staff;
 mod webhooks;
 mod worker;
+mod worker_faults;
