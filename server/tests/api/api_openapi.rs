@@ -39,7 +39,7 @@ async fn every_documented_operation_answers_with_a_documented_status() {
     fx.customer(&key, "alice").await;
     fx.customer(&key, "bob").await;
     let award: Value = fx.post("/awards", &key, &json!({ "customer": "alice", "amount": 100 })).await.json().await.unwrap();
-    app::domain::ledger::settle::confirm(&fx.db, award["id"].as_i64().unwrap(), &"cd".repeat(32), 3).await.unwrap();
+    crate::api_support::wait_confirmed(&fx.db, award["id"].as_i64().unwrap()).await;
     let (receiver, _inbox) = {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/h", listener.local_addr().unwrap());

@@ -22,7 +22,8 @@ pub struct ApiFixture {
     pub point_system: PointSystem,
 }
 
-/// Creates an operator and a store named `slug`, with a confirmed point system.
+/// Creates an operator and a store named `slug`, with a point system the app's worker has
+/// issued and confirmed on the development chain.
 pub async fn store_with_points(db: &Database, vault: &KeyVault, slug: &str, supply: u64) -> (i64, PointSystem) {
     let operator_id: i64 =
         sqlx::query_scalar("INSERT INTO operators (email, password_hash, created_at) VALUES ($1, 'x', 0) RETURNING id")
@@ -40,10 +41,33 @@ pub async fn store_with_points(db: &Database, vault: &KeyVault, slug: &str, supp
         secondary_issue: 0,
         issuer_avatar: AvatarName::parse(slug).unwrap(),
     };
-    let ps = point_systems::register(db, vault, store.id, &spec).await.unwrap();
-    point_systems::mark_issue_confirmed(db, ps.id, &"ab".repeat(32)).await.unwrap();
-    let ps = PointSystem::of_store(db, store.id).await.unwrap().unwrap();
-    (store.id, ps)
+    point_systems::register(db, vault, store.id, &spec).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ps = PointSystem::of_store(db, store.id).await.unwrap().unwrap();
+        if ps.status == "confirmed" {
+            return (store.id, ps);
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not issue {slug}'s point system");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the worker has confirmed operation `id` on chain; returns its txid.
+pub async fn wait_confirmed(db: &Database, id: i64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let row: (String, Option<String>) = sqlx::query_as("SELECT state, txid FROM operations WHERE id = $1")
+            .bind(id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        if row.0 == "confirmed" {
+            return row.1.expect("a confirmed operation has a txid");
+        }
+        assert!(std::time::Instant::now() < deadline, "operation {id} did not confirm (state {})", row.0);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// A vault under the server's own master key (DATA_DIR/master.key).

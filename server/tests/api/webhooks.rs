@@ -87,7 +87,7 @@ async fn a_confirmed_award_reaches_the_receiver_signed_and_a_failed_attempt_is_r
         .unwrap();
     let secret = created["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
-    let flaky_hook = fx.post("/webhooks", &key, &json!({ "url": flaky_url })).await;
+    let flaky_hook = fx.post("/webhooks", &key, &json!({ "url": flaky_url, "event_types": ["operation.confirmed"] })).await;
     assert_eq!(flaky_hook.status(), 201);
     let flaky_hook: Value = flaky_hook.json().await.unwrap();
     let listed: Value = fx.get("/webhooks", &key).await.json().await.unwrap();
@@ -95,8 +95,8 @@ async fn a_confirmed_award_reaches_the_receiver_signed_and_a_failed_attempt_is_r
 
     fx.customer(&key, "alice").await;
     let award: Value = fx.post("/awards", &key, &json!({ "customer": "alice", "amount": 150 })).await.json().await.unwrap();
-    // The chain worker confirms operations by calling the ledger; the test does what it does.
-    app::domain::ledger::settle::confirm(&fx.db, award["id"].as_i64().unwrap(), &"cd".repeat(32), 7).await.unwrap();
+    // The app's worker signs, broadcasts and confirms the award on the development chain.
+    crate::api_support::wait_confirmed(&fx.db, award["id"].as_i64().unwrap()).await;
 
     let message = next(&mut good).await;
     assert!(verify(&secret, &message), "the signature verifies with the endpoint's secret");
