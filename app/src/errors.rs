@@ -51,6 +51,28 @@ pub enum AppError {
     CrossSite,
     #[error("The form was incomplete or malformed.")]
     BadRequest,
+    #[error("Use 3 to 63 characters for the symbol.")]
+    SymbolLength,
+    #[error("Use only capital letters A-Z, digits and dots in the symbol.")]
+    SymbolCharacters,
+    #[error("The symbol contains a reserved word (such as ETP, USD, TOKEN, ASSET, ASK, BID, BUY, SELL or DID).")]
+    SymbolReservedWord,
+    #[error("That symbol is already registered; choose another.")]
+    SymbolTaken,
+    #[error("Use 3 to 63 letters, digits, dots, dashes, underscores or @ for the issuer avatar, with no reserved word.")]
+    InvalidAvatar,
+    #[error("Give the points a name (1 to 80 characters).")]
+    InvalidPointSystemName,
+    #[error("Keep the description under 500 characters.")]
+    InvalidDescription,
+    #[error("Decimals must be a whole number from 0 to 19.")]
+    InvalidDecimals,
+    #[error("The maximum supply must be a whole number from 1 to 9007199254740991.")]
+    InvalidMaxSupply,
+    #[error("Choose a secondary-issue policy from the list.")]
+    InvalidSecondaryIssue,
+    #[error("This store already has a point system.")]
+    PointSystemExists,
     #[error("Something went wrong on our side; please try again.")]
     Internal,
 }
@@ -66,6 +88,15 @@ impl AppError {
             AppError::InvalidStoreName => Some("name"),
             AppError::InvalidSlug | AppError::SlugTaken => Some("slug"),
             AppError::InvalidRole => Some("role"),
+            AppError::SymbolLength | AppError::SymbolCharacters | AppError::SymbolReservedWord | AppError::SymbolTaken => {
+                Some("symbol")
+            }
+            AppError::InvalidAvatar => Some("issuer_avatar"),
+            AppError::InvalidPointSystemName => Some("name"),
+            AppError::InvalidDescription => Some("description"),
+            AppError::InvalidDecimals => Some("decimals"),
+            AppError::InvalidMaxSupply => Some("max_supply"),
+            AppError::InvalidSecondaryIssue => Some("secondary_issue"),
             _ => None,
         }
     }
@@ -94,6 +125,17 @@ impl AppError {
             AppError::LastOwner => ("last_owner", None),
             AppError::CrossSite => ("cross_site", None),
             AppError::BadRequest => ("bad_request", None),
+            AppError::SymbolLength => ("symbol_length", None),
+            AppError::SymbolCharacters => ("symbol_characters", None),
+            AppError::SymbolReservedWord => ("symbol_reserved_word", None),
+            AppError::SymbolTaken => ("symbol_taken", None),
+            AppError::InvalidAvatar => ("invalid_avatar", None),
+            AppError::InvalidPointSystemName => ("invalid_point_system_name", None),
+            AppError::InvalidDescription => ("invalid_description", None),
+            AppError::InvalidDecimals => ("invalid_decimals", None),
+            AppError::InvalidMaxSupply => ("invalid_max_supply", None),
+            AppError::InvalidSecondaryIssue => ("invalid_secondary_issue", None),
+            AppError::PointSystemExists => ("point_system_exists", None),
             AppError::Internal => ("internal", None),
         };
         match number {
@@ -130,6 +172,17 @@ impl AppError {
             ("last_owner", None) => AppError::LastOwner,
             ("cross_site", None) => AppError::CrossSite,
             ("bad_request", None) => AppError::BadRequest,
+            ("symbol_length", None) => AppError::SymbolLength,
+            ("symbol_characters", None) => AppError::SymbolCharacters,
+            ("symbol_reserved_word", None) => AppError::SymbolReservedWord,
+            ("symbol_taken", None) => AppError::SymbolTaken,
+            ("invalid_avatar", None) => AppError::InvalidAvatar,
+            ("invalid_point_system_name", None) => AppError::InvalidPointSystemName,
+            ("invalid_description", None) => AppError::InvalidDescription,
+            ("invalid_decimals", None) => AppError::InvalidDecimals,
+            ("invalid_max_supply", None) => AppError::InvalidMaxSupply,
+            ("invalid_secondary_issue", None) => AppError::InvalidSecondaryIssue,
+            ("point_system_exists", None) => AppError::PointSystemExists,
             ("internal", None) => AppError::Internal,
             _ => return None,
         };
@@ -142,7 +195,7 @@ impl AppError {
             AppError::NotSignedIn => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotFound => 404,
-            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner => 409,
+            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner | AppError::SymbolTaken | AppError::PointSystemExists => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,
             _ => 400,

@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/points") view=pages::points::PointsPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

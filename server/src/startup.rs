@@ -229,6 +229,8 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(context_state.db.clone());
                 provide_context(context_state.server.clone());
+                // The custodial key vault, for server functions that create keys (point systems).
+                provide_context(context_state.api.vault.clone());
             },
             move || shell(leptos_options.clone()),
         )

@@ -44,7 +44,11 @@ pub fn DashboardPage() -> impl IntoView {
                                                     <td>{store.name}</td>
                                                     <td>{store.slug}</td>
                                                     <td>{store.role.as_str()}</td>
-                                                    <td><a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a></td>
+                                                    <td>
+                                                        <a href=format!("/dashboard/stores/{}/points", store.id)>"Points"</a>
+                                                        " "
+                                                        <a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a>
+                                                    </td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

@@ -8,6 +8,7 @@ pub mod landing;
 pub mod login;
 pub mod not_found;
 pub mod password_reset;
+pub mod points;
 pub mod signup;
 pub mod staff;
 pub mod verify_email;

@@ -1,0 +1,128 @@
+import { test, expect, Page, TestInfo } from "@playwright/test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+// The server writes mail as .eml files here (no SMTP_URL in the browser tests).
+const outbox = () => join(process.env.POINTMINT_E2E_DATA_DIR!, "outbox");
+
+function decodeQuotedPrintable(text: string): string {
+  return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+async function waitForMail(to: string, subject: string): Promise<string> {
+  let found = "";
+  await expect
+    .poll(
+      () => {
+        let files: string[] = [];
+        try {
+          files = readdirSync(outbox()).filter((f) => f.endsWith(".eml"));
+        } catch {
+          return false;
+        }
+        const mails = files
+          .map((f) => join(outbox(), f))
+          .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+          .map((f) => decodeQuotedPrintable(readFileSync(f, "utf8")))
+          .filter((m) => m.includes(`To: ${to}`) && m.includes(subject));
+        found = mails[0] ?? "";
+        return found !== "";
+      },
+      { timeout: 15_000 },
+    )
+    .toBe(true);
+  return found;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+async function shot(page: Page, testInfo: TestInfo, name: string) {
+  await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+}
+
+/** Signs up, confirms the mailed link and logs in; ends on the dashboard. */
+async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, password: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Repeat the password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("signup-done")).toContainText("Check your mail");
+  await shot(page, testInfo, "01-signed-up");
+
+  const mail = await waitForMail(email, "Confirm your pointmint account");
+  const link = mail.match(/https?:\/\/[^\s"<]+\/verify-email\?token=[0-9a-f]{64}/)![0];
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my e-mail address" }).click();
+  await expect(page).toHaveURL(/\/login\?verified=1$/);
+
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await shot(page, testInfo, "02-dashboard");
+}
+
+test("an operator creates a store and registers a point system that confirms on the development chain", async ({ page }, testInfo) => {
+  const stamp = Date.now();
+  const email = `points-${stamp}@example.com`;
+  await signUpAndLogIn(page, testInfo, email, "correct horse battery");
+
+  // A store.
+  await hydrated(page);
+  await page.getByLabel("Name").fill(`Corner Bakery ${stamp}`);
+  await page.getByRole("button", { name: "Create store" }).click();
+  const row = page.locator("tr", { hasText: `Corner Bakery ${stamp}` });
+  await expect(row).toBeVisible();
+  await shot(page, testInfo, "03-store-created");
+
+  // Its points page: no point system yet.
+  await row.getByRole("link", { name: "Points" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/stores\/\d+\/points$/);
+  await expect(page.getByTestId("no-point-system")).toBeVisible();
+  await hydrated(page);
+
+  // The symbol is checked while it is typed.
+  const symbol = page.getByLabel(/^Symbol/);
+  await symbol.pressSequentially("MY.TOKEN");
+  await expect(page.locator('[data-error-for="symbol"]')).toHaveText(/reserved word/);
+  await symbol.fill("");
+  await symbol.pressSequentially("bakery");
+  await expect(page.locator('[data-error-for="symbol"]')).toHaveText("Use only capital letters A-Z, digits and dots in the symbol.");
+  await shot(page, testInfo, "04-invalid-symbol");
+
+  // Submitting an invalid symbol is refused next to the field and registers nothing.
+  await page.getByLabel("Name", { exact: true }).fill("Bakery points");
+  await page.getByLabel(/^Issuer avatar/).fill(`bakery-${stamp}`);
+  await page.getByRole("button", { name: "Register point system" }).click();
+  await expect(page.locator('[data-error-for="symbol"]')).toBeVisible();
+  await expect(page.getByTestId("point-system-status")).toHaveCount(0);
+
+  // A valid registration, then the status follows the chain without a reload.
+  const valid = `BAKERY${stamp}`;
+  await symbol.fill("");
+  await symbol.pressSequentially(valid);
+  await expect(page.locator('[data-error-for="symbol"]')).toHaveCount(0);
+  await page.getByRole("button", { name: "Register point system" }).click();
+  await expect(page).toHaveURL(/\/points\?registered=1$/);
+  await expect(page.getByTestId("point-symbol")).toHaveText(valid);
+  await shot(page, testInfo, "05-point-system-registered");
+
+  // Mark the document: a reload would lose this, so it proves the page updated in place.
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await expect(page.getByTestId("point-system-status")).toHaveAttribute("data-status", "confirmed", { timeout: 30_000 });
+  await expect(page.getByTestId("point-system-state")).toHaveText("Confirmed on chain");
+  await expect(page.getByTestId("issue-txid")).toHaveText(/^[0-9a-f]{64}$/);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await shot(page, testInfo, "06-point-system-confirmed");
+});
+
+test("the points page needs a session", async ({ page }) => {
+  await page.goto("/dashboard/stores/1/points");
+  await expect(page).toHaveURL(/\/login\?next=\/dashboard\/stores\/1\/points$/);
+});
