@@ -14,6 +14,8 @@ CREATE TABLE chain_txs (
     next_attempt_at BIGINT  NOT NULL DEFAULT 0,
     last_error      TEXT,
     height          BIGINT,
+    -- Times a reorganisation took it out of the chain after it had confirmed.
+    reorgs          BIGINT  NOT NULL DEFAULT 0,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL
 );
@@ -28,6 +30,9 @@ CREATE TABLE reserved_outpoints (
 CREATE INDEX reserved_outpoints_tx ON reserved_outpoints (chain_tx_id);
 
 ALTER TABLE operations ADD COLUMN chain_tx_id BIGINT REFERENCES chain_txs (id);
+-- When the points first became spendable; a confirmation after a reorganisation does not
+-- credit them again.
+ALTER TABLE operations ADD COLUMN credited_at BIGINT;
 CREATE INDEX operations_chain_tx ON operations (chain_tx_id);
 ALTER TABLE point_systems ADD COLUMN issue_chain_tx_id BIGINT REFERENCES chain_txs (id);
 ALTER TABLE point_systems ADD COLUMN issue_error TEXT;

@@ -279,3 +279,53 @@ pub fn skip_locked(dialect: Dialect) -> &'static str {
         Dialect::Sqlite => "",
     }
 }
+
+/// Confirmed transactions recent enough that a reorganisation could still undo them.
+pub async fn recently_confirmed(db: &Database, since_height: i64) -> Result<Vec<(ChainTx, i64)>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, height FROM chain_txs WHERE state = 'confirmed' AND height >= $1 ORDER BY id DESC LIMIT 1000"
+    ))
+    .bind(since_height)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|row| Ok((from_row(row)?, row.try_get::<i64, _>(6)?))).collect()
+}
+
+/// Transactions a reorganisation took out of the chain go back in flight, newest first
+/// (a transaction's children unconfirm before it), all in one database transaction.
+/// Their inputs are reserved again, because the node may list them as unspent until the
+/// transaction is back in its pool.
+pub async fn mark_reorganised(db: &Database, newest_first: &[ChainTx]) -> Result<(), anyhow::Error> {
+    let mut tx = db.begin_write().await?;
+    for chain_tx in newest_first {
+        let moved = sqlx::query(
+            "UPDATE chain_txs SET state = 'broadcast', height = NULL, reorgs = reorgs + 1, updated_at = $1 \
+             WHERE id = $2 AND state = 'confirmed'",
+        )
+        .bind(clock::now())
+        .bind(chain_tx.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            continue;
+        }
+        let transaction = <Transaction as mvs::encoding::Decode>::decode_hex(&chain_tx.raw_hex)?;
+        for input in &transaction.inputs {
+            sqlx::query("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES ($1, $2) ON CONFLICT (outpoint) DO NOTHING")
+                .bind(outpoint_key(&input.previous_output.txid.to_string(), input.previous_output.index))
+                .bind(chain_tx.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state = 'confirmed' ORDER BY id DESC")
+            .bind(chain_tx.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in ids {
+            settle::unconfirm_in(&mut tx, id).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -16,7 +16,42 @@ pub fn confirmations(tip: u64, height: u64) -> u64 {
     }
 }
 
+/// How far back confirmed transactions are watched for reorganisations.
+const REORG_WINDOW: u64 = 100;
+
 impl Worker {
+    /// Finds confirmed transactions that are no longer in the block they were confirmed in
+    /// (a reorganisation) and puts them back in flight; the next rounds confirm them again
+    /// or broadcast them again.
+    pub(super) async fn follow_reorganisations(&self) -> anyhow::Result<()> {
+        let tip = self.chain.get_height().await?;
+        let tip_hash = self.chain.get_block(mvs::rpc::BlockRef::Height(tip)).await?.hash;
+        if self.last_tip.lock().expect("not poisoned").as_deref() == Some(tip_hash.as_str()) {
+            // Same tip as last round: nothing can have been reorganised.
+            return Ok(());
+        }
+        let recent = chain_txs::recently_confirmed(&self.db, tip.saturating_sub(REORG_WINDOW) as i64).await?;
+        let mut undone = Vec::new();
+        for (chain_tx, height) in recent {
+            let txid: mvs::tx::Txid = chain_tx.txid.parse()?;
+            let still_there = match self.chain.get_tx(&txid).await {
+                Ok(info) => info.height as i64 == height,
+                Err(e) if e.code() == Some(codes::TX_NOT_FOUND) => false,
+                // Cannot tell now: look again next round rather than guess.
+                Err(_) => return Ok(()),
+            };
+            if !still_there {
+                tracing::warn!(txid = %chain_tx.txid, height, "a confirmed transaction left its block (reorganisation)");
+                undone.push(chain_tx);
+            }
+        }
+        if !undone.is_empty() {
+            chain_txs::mark_reorganised(&self.db, &undone).await?;
+        }
+        *self.last_tip.lock().expect("not poisoned") = Some(tip_hash);
+        Ok(())
+    }
+
     /// Confirms what is deep enough; rebroadcasts what the node no longer knows.
     pub(super) async fn follow_confirmations(&self) -> anyhow::Result<()> {
         let in_flight = chain_txs::in_flight(&self.db).await?;

@@ -48,16 +48,19 @@ pub struct Worker {
     chain: mvs::rpc::Client,
     fee_wallet: FeeWallet,
     settings: WorkerSettings,
+    /// Hash of the chain tip when reorganisations were last looked for.
+    last_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Worker {
     pub fn new(db: Database, vault: KeyVault, chain: mvs::rpc::Client, fee_wallet: FeeWallet, settings: WorkerSettings) -> Self {
-        Self { db, vault, chain, fee_wallet, settings }
+        Self { db, vault, chain, fee_wallet, settings, last_tip: Default::default() }
     }
 
     /// One round of work. Errors are about this round only; the next one starts afresh.
     pub async fn round(&self) -> anyhow::Result<()> {
         self.broadcast_due().await?;
+        self.follow_reorganisations().await?;
         self.follow_confirmations().await?;
         self.issue_point_systems().await?;
         self.send_queued().await?;

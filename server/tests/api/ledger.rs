@@ -317,3 +317,28 @@ async fn confirmations_and_failures_are_logged_as_events_for_the_store() {
     // Cursor reads continue where they left off.
     assert_eq!(app::domain::events::after(&fx.db, events[1].id, 100).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_reorganised_award_returns_to_pending_and_confirming_again_credits_nothing_twice() {
+    let fx = fixture(1_000).await;
+    let mia = fx.customer("mia").await;
+    let award = submit(&fx.db, fx.award(&mia, 100)).await.unwrap().operation().id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5).await.unwrap();
+    let redeem = submit(&fx.db, fx.redeem(&mia, 30)).await.unwrap().operation().id;
+    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 6).await.unwrap();
+    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 0, confirmed: 70 });
+
+    // Both blocks are undone: the spend first, then the award it spent from.
+    let mut tx = fx.db.begin_write().await.unwrap();
+    settle::unconfirm_in(&mut tx, redeem).await.unwrap();
+    settle::unconfirm_in(&mut tx, award).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 100, confirmed: 0 });
+    let op = Operation::fetch(&fx.db, fx.point_system.id, award).await.unwrap();
+    assert_eq!((op.state, op.height), (OperationState::Broadcast, None));
+
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 7).await.unwrap();
+    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 7).await.unwrap();
+    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 0, confirmed: 70 });
+    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 930, pending_in: 0, confirmed: 930 });
+}

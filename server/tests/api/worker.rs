@@ -16,7 +16,7 @@ use app::domain::{
 };
 use mvs::symbol::{AvatarName, Symbol};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{fresh_database_url, spawn_app, spawn_app_with, test_settings, TestApp};
 
 const SYMBOL: &str = "WORKER.POINTS";
 
@@ -30,7 +30,10 @@ struct Shop {
 
 /// A running app with a store whose point system the worker has issued on chain.
 async fn shop_with_issued_points() -> Shop {
-    let app = spawn_app().await;
+    shop_on(spawn_app().await).await
+}
+
+async fn shop_on(app: TestApp) -> Shop {
     let db = Database::connect(&app.database_url, 8).await.unwrap();
     // The same master key file the server created, so this test opens the same keys.
     let vault = KeyVault::new(MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(), mvs::Network::Testnet);
@@ -190,4 +193,73 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
         outputs.push(f.await);
     }
     outputs
+}
+
+/// Mines a block every 100 ms until told to pause; for a chain that mines only on demand.
+struct Miner {
+    paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Miner {
+    fn start(chain: mvs::rpc::Client) -> Miner {
+        let paused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = paused.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    chain.generate(1).await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Miner { paused, task }
+    }
+
+    fn pause(&self, paused: bool) {
+        self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_reorganisation_puts_confirmed_operations_back_in_flight_until_they_confirm_again() {
+    let guard = tempfile::tempdir().unwrap();
+    let data_dir = guard.path().to_path_buf();
+    let mut settings = test_settings(data_dir.clone(), fresh_database_url(&data_dir).await);
+    settings.chain = server::config::ChainSettings::Embedded { block_interval: Duration::ZERO };
+    let app = spawn_app_with(settings, guard).await;
+    let miner = Miner::start(mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10)));
+    let shop = shop_on(app).await;
+    let treasury = shop.point_system.treasury_key_id;
+    let alice = shop.customer("alice").await;
+    let award = shop.submit(OperationKind::Award, treasury, to(&alice), 100).await;
+    shop.wait_until_settled().await;
+    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30).await;
+    shop.wait_until_settled().await;
+
+    // Undo the award's block and every block after it; no new blocks for now.
+    miner.pause(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let award_height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1").bind(award).fetch_one(shop.db.pool()).await.unwrap();
+    let block = shop.chain.get_block(mvs::rpc::BlockRef::Height(award_height as u64)).await.unwrap();
+    shop.chain.invalidate_block(&block.hash).await.unwrap();
+
+    wait_for("both operations to be back in flight", || async {
+        let open = shop.count("SELECT COUNT(*) FROM operations WHERE state = 'broadcast'").await;
+        (open == 2).then_some(())
+    })
+    .await;
+    let during = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap();
+    assert_eq!(during, Balance { available: 70, pending_in: 100, confirmed: 0 }, "nothing is confirmed while out of the chain");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM chain_txs WHERE reorgs = 1 AND purpose = 'transfer'").await, 2);
+
+    // Mining resumes: the same transactions confirm again, and nothing is credited twice.
+    miner.pause(false);
+    shop.wait_until_settled().await;
+    let after = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap();
+    assert_eq!(after, Balance { available: 70, pending_in: 0, confirmed: 70 });
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
+    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address).await;
+    miner.task.abort();
+    shop.app.stop().await;
 }

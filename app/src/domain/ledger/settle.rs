@@ -55,8 +55,16 @@ pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) 
 /// [`confirm`] inside the caller's transaction (the worker confirms a whole chain
 /// transaction's operations at once).
 pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
+    // Points already credited once (confirmed, then taken out by a reorganisation) are
+    // spendable already: confirming again must not credit them twice.
+    let credited_before: Option<i64> = sqlx::query_scalar("SELECT credited_at FROM operations WHERE id = $1")
+        .bind(operation_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
     let row = sqlx::query(&format!(
-        "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4 \
+        "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4, \
+           credited_at = COALESCE(credited_at, $4) \
          WHERE id = $5 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
     ))
     .bind(OperationState::Confirmed.as_str())
@@ -76,9 +84,39 @@ pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, h
     }
     if let Some(to) = op.to_key_id {
         let pending = if op.from_key_id.is_some() { -amount } else { 0 };
-        balances::add(tx, to, op.point_system_id, amount, pending, amount).await?;
+        let available = if credited_before.is_some() { 0 } else { amount };
+        balances::add(tx, to, op.point_system_id, available, pending, amount).await?;
     }
     emit_operation_event(tx, &op, EventType::OperationConfirmed).await?;
+    Ok(op)
+}
+
+/// A reorganisation took the operation's transaction out of the chain: it is in flight
+/// again. Confirmed points move back to pending on both sides. `available` stays as it is:
+/// the recipient may already have spent the points in a transaction that was reorganised
+/// with it and will confirm with it again.
+pub async fn unconfirm_in(tx: &mut AnyConnection, operation_id: i64) -> Result<Operation, LedgerError> {
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = $1, height = NULL, updated_at = $2 \
+         WHERE id = $3 AND state = 'confirmed' RETURNING {COLUMNS}"
+    ))
+    .bind(OperationState::Broadcast.as_str())
+    .bind(clock::now())
+    .bind(operation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(LedgerError::InvalidTransition(operation_id, "current state", "broadcast"));
+    };
+    let op = Operation::from_row(&row)?;
+    let amount = op.amount as i64;
+    if let Some(from) = op.from_key_id {
+        balances::add(tx, from, op.point_system_id, 0, 0, amount).await?;
+    }
+    if let Some(to) = op.to_key_id {
+        let pending = if op.from_key_id.is_some() { amount } else { 0 };
+        balances::add(tx, to, op.point_system_id, 0, pending, -amount).await?;
+    }
     Ok(op)
 }
 
