@@ -21,6 +21,8 @@ pub enum Command {
     Devnet(DevnetArgs),
     /// Run only the chain worker (any number of these may share one PostgreSQL database).
     Worker(WorkerArgs),
+    /// Compare every custodial balance with the chain and report differences.
+    Reconcile(ReconcileArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -102,6 +104,16 @@ impl From<NetworkArg> for mvs::Network {
             NetworkArg::Mainnet => mvs::Network::Mainnet,
         }
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// JSON-RPC URL of the MVS node, e.g. http://127.0.0.1:8820/rpc/v3.
+    #[arg(long, env = "MVS_RPC_URL")]
+    pub mvs_rpc_url: String,
 }
 
 #[derive(Debug, Clone, Args)]

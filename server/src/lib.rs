@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod custody;
 pub mod devnet;
 pub mod metrics;
+pub mod reconcile;
 pub mod routes;
 pub mod shutdown;
 pub mod startup;

@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Devnet(args) => server::devnet::run(args).await,
         Command::Worker(args) => server::worker::process::run(args).await,
+        Command::Reconcile(args) => server::reconcile::run(args).await,
     }
 }
 

@@ -155,6 +155,24 @@ async fn awards_redemptions_and_transfers_confirm_and_the_chain_matches_the_ledg
     shop.assert_chain_matches_ledger(bob.key_id, &bob.address).await;
     shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address).await;
 
+    // Reconciliation agrees, and notices a ledger that drifts from the chain.
+    let report = server::reconcile::reconcile(&shop.db, &shop.chain).await.unwrap();
+    assert_eq!((report.checked, report.differences.len()), (3, 0), "{report}");
+    sqlx::query("UPDATE balances SET confirmed = confirmed + 5, available = available + 5 WHERE key_id = $1")
+        .bind(bob.key_id)
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+    let report = server::reconcile::reconcile(&shop.db, &shop.chain).await.unwrap();
+    let mismatches: Vec<_> = report.mismatches().collect();
+    assert_eq!(mismatches.len(), 1, "{report}");
+    assert_eq!((mismatches[0].address.as_str(), mismatches[0].ledger_confirmed, mismatches[0].chain_confirmed), (bob.address.as_str(), 75, 70));
+    sqlx::query("UPDATE balances SET confirmed = confirmed - 5, available = available - 5 WHERE key_id = $1")
+        .bind(bob.key_id)
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+
     // Every operation has its transaction and block; every event was written.
     assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE txid IS NULL OR height IS NULL").await, 0);
     assert_eq!(shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.confirmed'").await, 4);

@@ -232,6 +232,16 @@ async fn a_worker_killed_at_random_points_settles_every_operation_exactly_once()
     let ps = world.point_system().await;
     world.assert_exactly_once(&ps, &expected, &customers).await;
     assert_eq!(world.count("SELECT COUNT(*) FROM chain_txs WHERE state = 'failed'").await, 0);
+
+    // The operator's reconciliation command agrees: every balance matches the chain.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pointmint"))
+        .args(["reconcile", "--data-dir", path(world.dir.path()), "--database-url", &world.database_url, "--mvs-rpc-url", &world.rpc_url()])
+        .output()
+        .await
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(printed.contains("51 balances checked, 0 differ"), "{printed}");
     world.devnet.unwrap().shutdown().await;
 }
 
