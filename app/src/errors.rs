@@ -73,6 +73,18 @@ pub enum AppError {
     InvalidSecondaryIssue,
     #[error("This store already has a point system.")]
     PointSystemExists,
+    #[error("Give the customer an id from your shop (1 to 100 characters).")]
+    InvalidExternalId,
+    #[error("Keep the customer's name under 100 characters.")]
+    InvalidCustomerName,
+    #[error("Enter a whole number of points greater than zero.")]
+    InvalidAmount,
+    #[error("That is more points than are available.")]
+    InsufficientBalance,
+    #[error("Give a reason for the adjustment.")]
+    ReasonRequired,
+    #[error("The point system is not confirmed on chain yet; wait until it is.")]
+    PointSystemNotReady,
     #[error("Something went wrong on our side; please try again.")]
     Internal,
 }
@@ -97,6 +109,10 @@ impl AppError {
             AppError::InvalidDecimals => Some("decimals"),
             AppError::InvalidMaxSupply => Some("max_supply"),
             AppError::InvalidSecondaryIssue => Some("secondary_issue"),
+            AppError::InvalidExternalId => Some("external_id"),
+            AppError::InvalidCustomerName => Some("name"),
+            AppError::InvalidAmount | AppError::InsufficientBalance => Some("amount"),
+            AppError::ReasonRequired => Some("reason"),
             _ => None,
         }
     }
@@ -136,6 +152,12 @@ impl AppError {
             AppError::InvalidMaxSupply => ("invalid_max_supply", None),
             AppError::InvalidSecondaryIssue => ("invalid_secondary_issue", None),
             AppError::PointSystemExists => ("point_system_exists", None),
+            AppError::InvalidExternalId => ("invalid_external_id", None),
+            AppError::InvalidCustomerName => ("invalid_customer_name", None),
+            AppError::InvalidAmount => ("invalid_amount", None),
+            AppError::InsufficientBalance => ("insufficient_balance", None),
+            AppError::ReasonRequired => ("reason_required", None),
+            AppError::PointSystemNotReady => ("point_system_not_ready", None),
             AppError::Internal => ("internal", None),
         };
         match number {
@@ -183,6 +205,12 @@ impl AppError {
             ("invalid_max_supply", None) => AppError::InvalidMaxSupply,
             ("invalid_secondary_issue", None) => AppError::InvalidSecondaryIssue,
             ("point_system_exists", None) => AppError::PointSystemExists,
+            ("invalid_external_id", None) => AppError::InvalidExternalId,
+            ("invalid_customer_name", None) => AppError::InvalidCustomerName,
+            ("invalid_amount", None) => AppError::InvalidAmount,
+            ("insufficient_balance", None) => AppError::InsufficientBalance,
+            ("reason_required", None) => AppError::ReasonRequired,
+            ("point_system_not_ready", None) => AppError::PointSystemNotReady,
             ("internal", None) => AppError::Internal,
             _ => return None,
         };
@@ -196,6 +224,7 @@ impl AppError {
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotFound => 404,
             AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner | AppError::SymbolTaken | AppError::PointSystemExists => 409,
+            AppError::InsufficientBalance | AppError::PointSystemNotReady => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,
             _ => 400,

@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/points") view=pages::points::PointsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/customers") view=pages::customers::CustomersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/customers/:customer") view=pages::customers::CustomerPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

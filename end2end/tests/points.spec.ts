@@ -68,7 +68,7 @@ async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, pas
   await shot(page, testInfo, "02-dashboard");
 }
 
-test("an operator creates a store and registers a point system that confirms on the development chain", async ({ page }, testInfo) => {
+test("an operator creates a store, registers a point system and awards a customer points, all confirmed on the development chain", async ({ page }, testInfo) => {
   const stamp = Date.now();
   const email = `points-${stamp}@example.com`;
   await signUpAndLogIn(page, testInfo, email, "correct horse battery");
@@ -120,6 +120,44 @@ test("an operator creates a store and registers a point system that confirms on 
   await expect(page.getByTestId("issue-txid")).toHaveText(/^[0-9a-f]{64}$/);
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await shot(page, testInfo, "06-point-system-confirmed");
+
+  // A customer.
+  await page.getByRole("link", { name: "Customers" }).click();
+  await expect(page).toHaveURL(/\/customers$/);
+  await expect(page.getByTestId("no-customers")).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel("Customer id in your shop").fill("C-1001");
+  await page.getByLabel("Customer e-mail").fill(`mia-${stamp}@example.com`);
+  await page.getByLabel("Customer name (optional)").fill("Mia Example");
+  await page.getByRole("button", { name: "Add customer" }).click();
+  await expect(page).toHaveURL(/\/customers\/\d+$/);
+  await expect(page.getByRole("heading", { name: "Mia Example" })).toBeVisible();
+  await expect(page.getByTestId("no-operations")).toBeVisible();
+  await shot(page, testInfo, "07-customer-created");
+
+  // Award points and watch the award confirm in place.
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByLabel("Points to award").fill("250");
+  await page.getByRole("button", { name: "Award points" }).click();
+  await expect(page).toHaveURL(/\?operation=\d+$/);
+  const award = page.locator("tr[data-operation-id]").first();
+  await expect(award).toBeVisible();
+  await shot(page, testInfo, "08-award-queued");
+  await expect(award).toHaveAttribute("data-state", "confirmed", { timeout: 30_000 });
+  await expect(award.getByTestId("operation-progress")).toHaveText(/^Confirmed in block \d+$/);
+  await expect(award.getByTestId("operation-txid")).toHaveText(/^[0-9a-f]{64}$/);
+  await expect(page.getByTestId("balance-available")).toContainText("250");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await shot(page, testInfo, "09-award-confirmed");
+
+  // Redeeming more than the balance is refused next to the amount; nothing changes.
+  await page.getByLabel("Points to redeem").fill("1000");
+  await page.getByRole("button", { name: "Redeem points" }).click();
+  await expect(page.locator('[data-form="redeem"] [data-error-for="amount"]')).toHaveText("That is more points than are available.");
+  await expect(page.locator("tr[data-operation-id]")).toHaveCount(1);
+  await expect(page.getByTestId("balance-available")).toContainText("250");
+  await shot(page, testInfo, "10-redeem-over-balance");
 });
 
 test("the points page needs a session", async ({ page }) => {

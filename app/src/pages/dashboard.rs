@@ -47,6 +47,8 @@ pub fn DashboardPage() -> impl IntoView {
                                                     <td>
                                                         <a href=format!("/dashboard/stores/{}/points", store.id)>"Points"</a>
                                                         " "
+                                                        <a href=format!("/dashboard/stores/{}/customers", store.id)>"Customers"</a>
+                                                        " "
                                                         <a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a>
                                                     </td>
                                                 </tr>

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod customers;
 pub mod dashboard;
 pub mod forms;
 pub mod invitation;

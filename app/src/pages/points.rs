@@ -72,7 +72,7 @@ fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">
-            <p><a href="/dashboard">"← Your stores"</a></p>
+            <p><a href="/dashboard">"← Your stores"</a> " · " <a href=format!("/dashboard/stores/{store_id}/customers")>"Customers"</a></p>
             <h1>"Points of " {data.store.name.clone()}</h1>
             <Notice flag="registered">"Point system registered. It is being issued on the chain now."</Notice>
             {match data.point_system {

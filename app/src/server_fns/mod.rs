@@ -4,6 +4,7 @@
 //! Every one has a fixed URL under `/fn/` (the `/api` prefix belongs to the REST API).
 
 pub mod accounts;
+pub mod customers;
 pub mod points;
 pub mod staff;
 pub mod stores;

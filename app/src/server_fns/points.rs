@@ -85,12 +85,25 @@ fn points_page(store_id: i64) -> String {
     format!("/dashboard/stores/{store_id}/points")
 }
 
+/// A ledger refusal as the message a form shows (amounts here are the maximum supply).
 #[cfg(feature = "ssr")]
 fn ledger_error(error: LedgerError) -> AppError {
     match error {
+        LedgerError::Amount(_) => AppError::InvalidMaxSupply,
+        other => ledger_to_app(other),
+    }
+}
+
+/// A ledger refusal as an [`AppError`]; internal failures are logged and collapse.
+#[cfg(feature = "ssr")]
+pub(crate) fn ledger_to_app(error: LedgerError) -> AppError {
+    match error {
         LedgerError::SymbolTaken(_) => AppError::SymbolTaken,
         LedgerError::PointSystemExists => AppError::PointSystemExists,
-        LedgerError::Amount(_) => AppError::InvalidMaxSupply,
+        LedgerError::Amount(_) => AppError::InvalidAmount,
+        LedgerError::InsufficientBalance { .. } => AppError::InsufficientBalance,
+        LedgerError::ReasonRequired => AppError::ReasonRequired,
+        LedgerError::PointSystemNotReady => AppError::PointSystemNotReady,
         LedgerError::NotFound(_) => AppError::NotFound,
         other => {
             tracing::error!(error = %other, code = other.code(), "ledger refused a dashboard request");

@@ -121,3 +121,117 @@ async fn point_system_registration_checks_fields_roles_and_tenants() {
 
     app.stop().await;
 }
+
+async fn wait_point_system_confirmed(app: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let db = db(app).await;
+        let status: String = sqlx::query_scalar("SELECT status FROM point_systems").fetch_one(db.pool()).await.unwrap();
+        db.close().await;
+        if status == "confirmed" {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the point system did not confirm (status {status})");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn operations(app: &TestApp) -> i64 {
+    let db = db(app).await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations").fetch_one(db.pool()).await.unwrap();
+    db.close().await;
+    n
+}
+
+#[tokio::test]
+async fn customers_are_created_listed_and_given_points_by_role_within_their_store_only() {
+    let (app, smtp) = app_with_smtp().await;
+    let ann = Browser::signed_up(&app, &smtp.inbox, "ann@example.com", PASSWORD).await;
+    let store = create_store(&ann, "Corner Coffee", "corner").await;
+    let id = store.to_string();
+    let posted = ann.submit("register_point_system", &format!("/dashboard/stores/{store}/points"), &form(&id, "COFFEE", "corner-coffee", "100000")).await;
+    assert!(posted.error().is_none(), "{posted:?}");
+
+    // Customers: field errors, then one created; the list finds it.
+    let list = format!("/dashboard/stores/{store}/customers");
+    let (status, _, html) = ann.page(&list).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="no-customers""#), "{html}");
+    let posted = ann.submit("create_customer", &list, &[("store_id", &id), ("external_id", " "), ("email", "mia@example.com"), ("name", "")]).await;
+    assert_eq!(posted.error().as_deref(), Some("invalid_external_id"));
+    let posted = ann.submit("create_customer", &list, &[("store_id", &id), ("external_id", "C-1"), ("email", "mia"), ("name", "")]).await;
+    assert_eq!(posted.error().as_deref(), Some("invalid_email"));
+    let posted = ann.submit("create_customer", &list, &[("store_id", &id), ("external_id", "C-1"), ("email", "mia@example.com"), ("name", "Mia")]).await;
+    let customer: i64 = posted.location.strip_prefix(&format!("{list}/")).unwrap_or_else(|| panic!("{posted:?}")).parse().unwrap();
+    let (_, _, html) = ann.page(&format!("{list}?q=mia")).await;
+    assert!(html.contains(r#"data-customer="C-1""#), "{html}");
+    let (_, _, html) = ann.page(&format!("{list}?q=nobody")).await;
+    assert!(html.contains("No customer matches this search."), "{html}");
+
+    wait_point_system_confirmed(&app).await;
+    let page = format!("{list}/{customer}");
+    let cid = customer.to_string();
+    let mv = |kind: &'static str, amount: &'static str, direction: &'static str, reason: &'static str| {
+        vec![("store_id", id.clone()), ("customer_id", cid.clone()), ("kind", kind.to_owned()), ("amount", amount.to_owned()), ("direction", direction.to_owned()), ("reason", reason.to_owned())]
+    };
+    async fn post(b: &Browser, page: &str, form: Vec<(&'static str, String)>) -> crate::browser::Posted {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.submit("move_points", page, &form).await
+    }
+    async fn call(b: &Browser, form: Vec<(&'static str, String)>) -> u16 {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.call("move_points", &form).await.0.as_u16()
+    }
+
+    // Refusals change nothing.
+    assert_eq!(post(&ann, &page, mv("award", "abc", "", "")).await.error().as_deref(), Some("invalid_amount"));
+    assert_eq!(post(&ann, &page, mv("award", "0", "", "")).await.error().as_deref(), Some("invalid_amount"));
+    assert_eq!(post(&ann, &page, mv("award", "100001", "", "")).await.error().as_deref(), Some("insufficient_balance"));
+    assert_eq!(post(&ann, &page, mv("redeem", "1", "", "")).await.error().as_deref(), Some("insufficient_balance"));
+    assert_eq!(post(&ann, &page, mv("adjust", "5", "credit", " ")).await.error().as_deref(), Some("reason_required"));
+    assert_eq!(operations(&app).await, 0);
+
+    // An award queues an operation; the page follows it.
+    let posted = post(&ann, &page, mv("award", "100", "", "")).await;
+    assert!(posted.location.starts_with(&format!("{page}?operation=")), "{posted:?}");
+    let (status, _, html) = ann.page(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-operation-id=") && html.contains("Award points") && html.contains("Adjust points"), "{html}");
+    let (status, body) = ann.call("customer_overview", &[("store_id", &id), ("customer_id", &cid)]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["operations"][0]["kind"], "award");
+    assert_eq!(body["operations"][0]["amount"], 100);
+
+    // Another operator sees nothing; as staff they may award but not redeem or adjust.
+    let bob = Browser::signed_up(&app, &smtp.inbox, "bob@example.com", PASSWORD).await;
+    assert_eq!(bob.page(&page).await.0, 404);
+    assert_eq!(bob.call("customer_overview", &[("store_id", &id), ("customer_id", &cid)]).await.0, 404);
+    assert_eq!(call(&bob, mv("award", "1", "", "")).await, 404);
+    assert_eq!(bob.call("list_customers", &[("store_id", &id), ("query", ""), ("page", "1")]).await.0, 404);
+    {
+        let db = db(&app).await;
+        let bob_id: i64 = sqlx::query_scalar("SELECT id FROM operators WHERE email = $1").bind("bob@example.com").fetch_one(db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO store_members (store_id, operator_id, role, created_at) VALUES ($1, $2, 'staff', 0)")
+            .bind(store)
+            .bind(bob_id)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        db.close().await;
+    }
+    let (_, _, html) = bob.page(&page).await;
+    assert!(html.contains("Award points") && !html.contains("Adjust points"), "{html}");
+    assert_eq!(call(&bob, mv("redeem", "1", "", "")).await, 403);
+    assert_eq!(call(&bob, mv("adjust", "1", "debit", "typo")).await, 403);
+    assert_eq!(operations(&app).await, 1);
+    assert_eq!(call(&bob, mv("award", "1", "", "")).await, 200);
+    assert_eq!(operations(&app).await, 2);
+
+    // The same customer id through another store of the same operator: not found.
+    let other = create_store(&ann, "Other Shop", "other").await;
+    let (status, _) = ann.call("customer_overview", &[("store_id", &other.to_string()), ("customer_id", &cid)]).await;
+    assert_eq!(status, 404);
+    assert_eq!(ann.page(&format!("/dashboard/stores/{other}/customers/{customer}")).await.0, 404);
+
+    app.stop().await;
+}
