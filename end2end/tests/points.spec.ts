@@ -43,7 +43,7 @@ async function shot(page: Page, testInfo: TestInfo, name: string) {
 }
 
 /** Signs up, confirms the mailed link and logs in; ends on the dashboard. */
-async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, password: string) {
+async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, password: string, prefix = "") {
   await page.goto("/signup");
   await hydrated(page);
   await page.getByLabel("E-mail address").fill(email);
@@ -51,7 +51,7 @@ async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, pas
   await page.getByLabel("Repeat the password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByTestId("signup-done")).toContainText("Check your mail");
-  await shot(page, testInfo, "01-signed-up");
+  await shot(page, testInfo, `${prefix}01-signed-up`);
 
   const mail = await waitForMail(email, "Confirm your pointmint account");
   const link = mail.match(/https?:\/\/[^\s"<]+\/verify-email\?token=[0-9a-f]{64}/)![0];
@@ -65,7 +65,7 @@ async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, pas
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
-  await shot(page, testInfo, "02-dashboard");
+  await shot(page, testInfo, `${prefix}02-dashboard`);
 }
 
 test("an operator creates a store, registers a point system and awards a customer points, all confirmed on the development chain", async ({ page }, testInfo) => {
@@ -158,6 +158,52 @@ test("an operator creates a store, registers a point system and awards a custome
   await expect(page.locator("tr[data-operation-id]")).toHaveCount(1);
   await expect(page.getByTestId("balance-available")).toContainText("250");
   await shot(page, testInfo, "10-redeem-over-balance");
+
+  // More than the treasury holds (the maximum supply) cannot be awarded either.
+  await page.getByLabel("Points to award").fill("2000000000");
+  await page.getByRole("button", { name: "Award points" }).click();
+  await expect(page.locator('[data-form="award"] [data-error-for="amount"]')).toHaveText("That is more points than are available.");
+  await expect(page.locator("tr[data-operation-id]")).toHaveCount(1);
+  await shot(page, testInfo, "11-award-over-supply");
+
+  // A staff member may award but not redeem or adjust: no such forms, and the server refuses.
+  const customerUrl = page.url().replace(/\?.*$/, "");
+  const storePath = new URL(customerUrl).pathname.replace(/\/customers\/\d+$/, "");
+  const staffEmail = `sam-${stamp}@example.com`;
+  await page.goto(`${storePath}/staff`);
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(staffEmail);
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByRole("status")).toContainText("Invitation sent.");
+
+  const staffContext = await page.context().browser()!.newContext();
+  const sam = await staffContext.newPage();
+  await signUpAndLogIn(sam, testInfo, staffEmail, "another good password", "staff-");
+  const invitation = await waitForMail(staffEmail, "invited to work on");
+  await sam.goto(invitation.match(/https?:\/\/[^\s"<]+\/invitations\/accept\?token=[0-9a-f]{64}/)![0]);
+  await hydrated(sam);
+  await sam.getByRole("button", { name: "Accept the invitation" }).click();
+  await expect(sam).toHaveURL(/\/staff$/);
+  await sam.goto(customerUrl);
+  await hydrated(sam);
+  await expect(sam.getByText("Redeeming and adjusting need a manager or owner.")).toBeVisible();
+  await expect(sam.getByRole("button", { name: "Redeem points" })).toHaveCount(0);
+  await expect(sam.getByRole("button", { name: "Adjust points" })).toHaveCount(0);
+  const [storeId, customerId] = customerUrl.match(/stores\/(\d+)\/customers\/(\d+)$/)!.slice(1);
+  const refused = await sam.evaluate(
+    async ([store, customer]) => {
+      const body = new URLSearchParams({ store_id: store, customer_id: customer, kind: "redeem", amount: "10" });
+      const response = await fetch("/fn/move_points", { method: "POST", body });
+      return [response.status, await response.json()];
+    },
+    [storeId, customerId],
+  );
+  expect(refused).toEqual([403, "Forbidden"]);
+  await sam.reload();
+  await expect(sam.locator("tr[data-operation-id]")).toHaveCount(1);
+  await expect(sam.getByTestId("balance-available")).toContainText("250");
+  await shot(sam, testInfo, "12-staff-cannot-redeem");
+  await staffContext.close();
 });
 
 test("the points page needs a session", async ({ page }) => {
