@@ -42,3 +42,9 @@ CREATE TABLE platform_keys (
     role   TEXT    PRIMARY KEY,
     key_id BIGINT  NOT NULL UNIQUE REFERENCES custody_keys (id)
 );
+
+-- How far the deposit scan has read the chain (blocks at the required depth).
+CREATE TABLE chain_scan (
+    name   TEXT    PRIMARY KEY,
+    height BIGINT  NOT NULL
+);

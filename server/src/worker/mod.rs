@@ -10,6 +10,7 @@
 pub mod broadcast;
 pub mod chain_txs;
 pub mod confirm;
+mod deposits;
 pub mod fee_wallet;
 mod issue;
 pub mod process;
@@ -62,6 +63,7 @@ impl Worker {
         self.broadcast_due().await?;
         self.follow_reorganisations().await?;
         self.follow_confirmations().await?;
+        self.scan_deposits().await?;
         self.issue_point_systems().await?;
         self.send_queued().await?;
         self.broadcast_due().await?;

@@ -281,3 +281,60 @@ async fn a_reorganisation_puts_confirmed_operations_back_in_flight_until_they_co
     miner.task.abort();
     shop.app.stop().await;
 }
+
+#[tokio::test]
+async fn points_withdrawn_to_an_outside_address_and_sent_back_arrive_as_a_deposit() {
+    use mvs::builder::{MstTransfer, Recipient, Spendable};
+
+    let shop = shop_with_issued_points().await;
+    let alice = shop.customer("alice").await;
+    shop.submit(OperationKind::Award, shop.point_system.treasury_key_id, to(&alice), 100).await;
+    shop.wait_until_settled().await;
+
+    // Alice withdraws 40 to a wallet of her own outside the platform.
+    let outside = mvs::keys::PrivateKey::generate(mvs::Network::Testnet);
+    let external = Destination::External { address: outside.address().to_string(), avatar: None };
+    shop.submit(OperationKind::Withdraw, alice.key_id, external, 40).await;
+    shop.wait_until_settled().await;
+    let held: u64 = shop.chain.get_address_asset(&outside.address().to_string(), Some(SYMBOL)).await.unwrap().iter().map(|b| b.confirmed).sum();
+    assert_eq!(held, 40);
+
+    // From that wallet she sends 25 back (the platform's fee wallet sponsors the fee, as
+    // a friendly outsider would need ETP from somewhere).
+    let spend = |utxos: Vec<mvs::rpc::Utxo>, key: &mvs::keys::PrivateKey| -> Vec<Spendable> {
+        utxos.iter().map(|u| Spendable { outpoint: u.outpoint().unwrap(), output: u.to_output().unwrap(), key: key.clone() }).collect()
+    };
+    let fee_wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault).await.unwrap();
+    let fee_key = shop.vault.private_key(&shop.db, fee_wallet.key_id).await.unwrap();
+    let mut fee_utxos = shop.chain.list_etp_utxos(&fee_wallet.address).await.unwrap();
+    fee_utxos.truncate(1);
+    let back = MstTransfer {
+        network: mvs::Network::Testnet,
+        symbol: SYMBOL.into(),
+        asset_inputs: spend(shop.chain.list_asset_utxos(&outside.address().to_string(), SYMBOL).await.unwrap(), &outside),
+        recipients: vec![Recipient::address(mvs::Address::parse(&alice.address).unwrap(), 25)],
+        asset_change: outside.address(),
+        fee_inputs: spend(fee_utxos, &fee_key),
+        fee_change: mvs::Address::parse(&fee_wallet.address).unwrap(),
+        fee: mvs::consensus::MIN_TX_FEE,
+    }
+    .build()
+    .unwrap();
+    use mvs::encoding::Encode;
+    let txid = shop.chain.send_raw_tx(&back.encode_hex()).await.unwrap();
+
+    let deposit = wait_for("the deposit to be credited", || async {
+        sqlx::query_as::<_, (i64, String, String)>("SELECT amount, state, txid FROM operations WHERE kind = 'deposit'")
+            .fetch_optional(shop.db.pool())
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(deposit, (25, "confirmed".to_owned(), txid.to_string()));
+    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap(), Balance { available: 85, pending_in: 0, confirmed: 85 });
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
+    // Read again later, the same block credits nothing twice.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit'").await, 1);
+    shop.app.stop().await;
+}

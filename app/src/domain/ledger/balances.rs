@@ -70,7 +70,7 @@ pub(crate) async fn debit_available(
 /// Increases may create the row (upsert). A decrease needs the row to exist already: it
 /// is a plain UPDATE, because SQLite checks the CHECK constraints of an upsert's proposed
 /// row (with the negative delta) before it turns the insert into an update.
-pub(crate) async fn add(
+pub async fn add(
     conn: &mut AnyConnection,
     key_id: i64,
     point_system_id: i64,
