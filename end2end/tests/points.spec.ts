@@ -69,6 +69,7 @@ async function signUpAndLogIn(page: Page, testInfo: TestInfo, email: string, pas
 }
 
 test("an operator creates a store, registers a point system and awards a customer points, all confirmed on the development chain", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
   const stamp = Date.now();
   const email = `points-${stamp}@example.com`;
   await signUpAndLogIn(page, testInfo, email, "correct horse battery");
@@ -204,6 +205,27 @@ test("an operator creates a store, registers a point system and awards a custome
   await expect(sam.getByTestId("balance-available")).toContainText("250");
   await shot(sam, testInfo, "12-staff-cannot-redeem");
   await staffContext.close();
+
+  // The store's operations, filtered, and downloaded as CSV.
+  await page.goto(`${storePath}/operations`);
+  await expect(page.locator("tr[data-operation-id]")).toHaveCount(1);
+  await page.getByLabel("Kind").selectOption("redeem");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/kind=redeem/);
+  await expect(page.getByTestId("no-operations")).toHaveText("No operation matches these filters.");
+  await page.getByLabel("Kind").selectOption("award");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.locator('tr[data-kind="award"]')).toHaveCount(1);
+  await shot(page, testInfo, "13-operations");
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download as CSV" }).click();
+  const download = await downloading;
+  const csvPath = testInfo.outputPath("operations.csv");
+  await download.saveAs(csvPath);
+  const csv = readFileSync(csvPath, "utf8").trim().split(/\r?\n/);
+  expect(csv[0]).toBe("id,created_at,kind,amount,from,to,state,txid,height,reason,error");
+  expect(csv).toHaveLength(2);
+  expect(csv[1]).toMatch(/,award,250,treasury,C-1001,confirmed,[0-9a-f]{64},\d+,,$/);
 });
 
 test("the points page needs a session", async ({ page }) => {

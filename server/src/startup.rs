@@ -222,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::export))
+        .route("/dashboard/stores/{id}/operations.csv", get(crate::routes::operations_csv::download))
         .merge(crate::api::router(state.api.clone()))
         .leptos_routes_with_context(
             &state,

@@ -65,7 +65,11 @@ fn customers_view(data: CustomersPageView, create: ServerAction<CreateCustomer>,
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">
-            <p><a href="/dashboard">"← Your stores"</a> " · " <a href=format!("/dashboard/stores/{store_id}/points")>"Points"</a></p>
+            <p>
+                <a href="/dashboard">"← Your stores"</a> " · "
+                <a href=format!("/dashboard/stores/{store_id}/points")>"Points"</a> " · "
+                <a href=format!("/dashboard/stores/{store_id}/operations")>"Operations"</a>
+            </p>
             <h1>"Customers of " {data.store.name.clone()}</h1>
             <form method="get" action=base.clone() role="search">
                 <label>"Search by id, e-mail or name" <input type="search" name="q" value=q.clone()/></label>

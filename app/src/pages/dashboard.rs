@@ -49,6 +49,8 @@ pub fn DashboardPage() -> impl IntoView {
                                                         " "
                                                         <a href=format!("/dashboard/stores/{}/customers", store.id)>"Customers"</a>
                                                         " "
+                                                        <a href=format!("/dashboard/stores/{}/operations", store.id)>"Operations"</a>
+                                                        " "
                                                         <a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a>
                                                     </td>
                                                 </tr>

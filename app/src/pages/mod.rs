@@ -8,6 +8,7 @@ pub mod invitation;
 pub mod landing;
 pub mod login;
 pub mod not_found;
+pub mod operations;
 pub mod password_reset;
 pub mod points;
 pub mod signup;

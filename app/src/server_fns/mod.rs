@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod customers;
+pub mod operations;
 pub mod points;
 pub mod staff;
 pub mod stores;

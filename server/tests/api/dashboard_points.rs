@@ -202,9 +202,28 @@ async fn customers_are_created_listed_and_given_points_by_role_within_their_stor
     assert_eq!(body["operations"][0]["kind"], "award");
     assert_eq!(body["operations"][0]["amount"], 100);
 
+    // The operations list, filtered, and the same as CSV.
+    let ops = format!("/dashboard/stores/{store}/operations");
+    let (status, _, html) = ann.page(&format!("{ops}?kind=award")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-kind="award""#) && html.contains("C-1") && html.contains("treasury"), "{html}");
+    let (_, _, html) = ann.page(&format!("{ops}?kind=redeem")).await;
+    assert!(html.contains("No operation matches these filters.") && !html.contains("data-operation-id="), "{html}");
+    let (status, _, csv) = ann.page(&format!("{ops}.csv?kind=award")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,created_at,kind,amount,from,to,state,txid,height,reason,error");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains(",award,100,treasury,C-1,"), "{csv}");
+    let (_, _, csv) = ann.page(&format!("{ops}.csv?kind=redeem")).await;
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert_eq!(Browser::new(&app).page(&format!("{ops}.csv")).await.0, 401);
+
     // Another operator sees nothing; as staff they may award but not redeem or adjust.
     let bob = Browser::signed_up(&app, &smtp.inbox, "bob@example.com", PASSWORD).await;
     assert_eq!(bob.page(&page).await.0, 404);
+    assert_eq!(bob.page(&format!("{ops}.csv")).await.0, 404);
+    assert_eq!(bob.page(&ops).await.0, 404);
     assert_eq!(bob.call("customer_overview", &[("store_id", &id), ("customer_id", &cid)]).await.0, 404);
     assert_eq!(call(&bob, mv("award", "1", "", "")).await, 404);
     assert_eq!(bob.call("list_customers", &[("store_id", &id), ("query", ""), ("page", "1")]).await.0, 404);

@@ -1,0 +1,162 @@
+//! A store's operations: the filtered list on the dashboard and the same rows as CSV.
+//! Any member of the store may read them.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    errors::AppError,
+    models::{OperatorView, StoreSummary},
+};
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{context::ServerContext, db::Database, membership::require_member},
+    models::Role,
+    server_fns::{auth, respond::answer},
+};
+
+/// Most rows the page shows (the CSV export has a higher limit).
+pub const PAGE_LIMIT: i64 = 200;
+/// Most rows one CSV export holds.
+pub const CSV_LIMIT: i64 = 100_000;
+/// Kinds and states a filter may name.
+pub const KINDS: [&str; 6] = ["award", "redeem", "transfer", "adjust", "withdraw", "deposit"];
+pub const STATES: [&str; 5] = ["queued", "signed", "broadcast", "confirmed", "failed"];
+
+/// One operation in the store's list, with customers named by their id in the shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub kind: String,
+    pub amount: u64,
+    /// The customer's id in the shop, `treasury`, or an address.
+    pub from: String,
+    pub to: String,
+    pub state: String,
+    pub txid: Option<String>,
+    pub height: Option<i64>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationsPageView {
+    pub me: OperatorView,
+    pub store: StoreSummary,
+    pub rows: Vec<OperationRow>,
+}
+
+/// Keeps a filter only if it names a known kind or state.
+pub fn known(filter: &str, allowed: &[&str]) -> String {
+    let filter = filter.trim();
+    if allowed.contains(&filter) { filter.to_owned() } else { String::new() }
+}
+
+/// The store's operations, newest first, filtered by kind and state (empty: any).
+#[cfg(feature = "ssr")]
+pub async fn query_operations(db: &Database, store_id: i64, kind: &str, state: &str, limit: i64) -> Result<Vec<OperationRow>, AppError> {
+    use sqlx::Row;
+    let kind = known(kind, &KINDS);
+    let state = known(state, &STATES);
+    let rows = sqlx::query(
+        "SELECT o.id, o.created_at, o.kind, o.amount, o.from_key_id, fsc.external_id, o.to_key_id, tsc.external_id, \
+           o.to_address, o.state, o.txid, o.height, o.reason, o.error, p.treasury_key_id \
+         FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
+         LEFT JOIN customers fc ON fc.key_id = o.from_key_id \
+         LEFT JOIN store_customers fsc ON fsc.customer_id = fc.id AND fsc.store_id = p.store_id \
+         LEFT JOIN customers tc ON tc.key_id = o.to_key_id \
+         LEFT JOIN store_customers tsc ON tsc.customer_id = tc.id AND tsc.store_id = p.store_id \
+         WHERE p.store_id = $1 AND ($2 = '' OR o.kind = $2) AND ($3 = '' OR o.state = $3) \
+         ORDER BY o.id DESC LIMIT $4",
+    )
+    .bind(store_id)
+    .bind(kind)
+    .bind(state)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let treasury: i64 = r.try_get(14)?;
+            let name = |key: Option<i64>, external: Option<String>, fallback: String| match (key, external) {
+                (Some(k), _) if k == treasury => "treasury".to_owned(),
+                (_, Some(external)) => external,
+                _ => fallback,
+            };
+            let to_address: String = r.try_get(8)?;
+            Ok(OperationRow {
+                id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                amount: r.try_get::<i64, _>(3)? as u64,
+                from: name(r.try_get(4)?, r.try_get(5)?, "outside".to_owned()),
+                to: name(r.try_get(6)?, r.try_get(7)?, to_address),
+                state: r.try_get(9)?,
+                txid: r.try_get(10)?,
+                height: r.try_get(11)?,
+                reason: r.try_get(12)?,
+                error: r.try_get(13)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is defused for spreadsheets.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+/// The rows as CSV (RFC 4180, header line first).
+pub fn to_csv(rows: &[OperationRow]) -> String {
+    let mut out = String::from("id,created_at,kind,amount,from,to,state,txid,height,reason,error\r\n");
+    for r in rows {
+        let fields = [
+            r.id.to_string(),
+            r.created_at.to_string(),
+            r.kind.clone(),
+            r.amount.to_string(),
+            r.from.clone(),
+            r.to.clone(),
+            r.state.clone(),
+            r.txid.clone().unwrap_or_default(),
+            r.height.map(|h| h.to_string()).unwrap_or_default(),
+            r.reason.clone().unwrap_or_default(),
+            r.error.clone().unwrap_or_default(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The store's operations for the dashboard.
+#[server(prefix = "/fn", endpoint = "store_operations")]
+pub async fn store_operations(store_id: i64, kind: String, state: String) -> Result<OperationsPageView, AppError> {
+    answer(
+        async {
+            let ctx = ServerContext::get()?;
+            let operator = auth::require_operator(&ctx).await?;
+            let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
+            let rows = query_operations(&ctx.db, store.id, &kind, &state, PAGE_LIMIT).await?;
+            Ok(OperationsPageView { me: OperatorView { id: operator.id, email: operator.email.to_string() }, store, rows })
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    }
+}
