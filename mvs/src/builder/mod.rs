@@ -6,10 +6,12 @@
 
 mod avatar;
 mod issue;
+mod split;
 mod transfer;
 
 pub use avatar::AvatarRegistration;
 pub use issue::{DomainCertificate, MstIssue, SecondaryIssue};
+pub use split::EtpSplit;
 pub use transfer::MstTransfer;
 
 use crate::address::Address;

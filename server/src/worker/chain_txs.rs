@@ -25,6 +25,8 @@ pub enum Purpose {
     Avatar,
     /// Issues a point system's MST.
     Issue,
+    /// Splits the fee wallet into a pool of small outputs.
+    FeeSplit,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
             Purpose::Transfer => "transfer",
             Purpose::Avatar => "avatar",
             Purpose::Issue => "issue",
+            Purpose::FeeSplit => "fee_split",
         }
     }
 }

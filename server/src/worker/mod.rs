@@ -11,6 +11,7 @@ pub mod broadcast;
 pub mod chain_txs;
 pub mod confirm;
 mod deposits;
+pub mod fee_pool;
 pub mod fee_wallet;
 mod issue;
 pub mod process;
@@ -51,11 +52,12 @@ pub struct Worker {
     settings: WorkerSettings,
     /// Hash of the chain tip when reorganisations were last looked for.
     last_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    last_low_balance_warning: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Worker {
     pub fn new(db: Database, vault: KeyVault, chain: mvs::rpc::Client, fee_wallet: FeeWallet, settings: WorkerSettings) -> Self {
-        Self { db, vault, chain, fee_wallet, settings, last_tip: Default::default() }
+        Self { db, vault, chain, fee_wallet, settings, last_tip: Default::default(), last_low_balance_warning: Default::default() }
     }
 
     /// One round of work. Errors are about this round only; the next one starts afresh.
@@ -64,6 +66,7 @@ impl Worker {
         self.follow_reorganisations().await?;
         self.follow_confirmations().await?;
         self.scan_deposits().await?;
+        self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
         self.send_queued().await?;
         self.broadcast_due().await?;

@@ -11,12 +11,14 @@ pub fn outpoint_key(txid: &str, index: u32) -> String {
 
 /// ETP outputs covering `needed` satoshi, skipping reserved ones.
 ///
-/// Prefers the smallest single output that covers the amount, so large outputs stay
-/// whole for large needs (an issue costs 10 ETP; a transfer 0.0001 ETP); otherwise adds
-/// the largest outputs until the amount is covered. `None` when the wallet cannot pay.
+/// Prefers a confirmed output over a pending one (spending another transaction's
+/// unconfirmed change ties the two together), then the smallest single output that covers
+/// the amount, so large outputs stay whole for large needs (an issue costs 10 ETP; a
+/// transfer 0.0001 ETP); otherwise adds the largest outputs until the amount is covered.
+/// `None` when the wallet cannot pay.
 pub fn select_etp(utxos: &[Utxo], reserved: &HashSet<String>, needed: u64) -> Option<Vec<Utxo>> {
     let mut free: Vec<&Utxo> = utxos.iter().filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index))).collect();
-    if let Some(single) = free.iter().filter(|u| u.value >= needed).min_by_key(|u| u.value) {
+    if let Some(single) = free.iter().filter(|u| u.value >= needed).min_by_key(|u| (u.height == 0, u.value)) {
         return Some(vec![(*single).clone()]);
     }
     free.sort_by_key(|u| std::cmp::Reverse(u.value));
@@ -79,6 +81,14 @@ mod tests {
         let utxos = [etp("a", 50), etp("b", 20), etp("c", 1_000)];
         let chosen = select_etp(&utxos, &HashSet::new(), 15).unwrap();
         assert_eq!(chosen.iter().map(|u| u.txid.as_str()).collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn confirmed_outputs_are_preferred_to_pending_change() {
+        let mut pending_change = etp("change", 9);
+        pending_change.height = 0;
+        let utxos = [pending_change, etp("pool", 10)];
+        assert_eq!(select_etp(&utxos, &HashSet::new(), 5).unwrap()[0].txid, "pool");
     }
 
     #[test]

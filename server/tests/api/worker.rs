@@ -338,3 +338,54 @@ async fn points_withdrawn_to_an_outside_address_and_sent_back_arrive_as_a_deposi
     assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit'").await, 1);
     shop.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance() {
+    use server::worker::fee_pool::{status, POOL_OUTPUT, POOL_TARGET};
+
+    let shop = shop_with_issued_points().await;
+    let wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault).await.unwrap();
+    let pool = wait_for("the fee wallet's pool", || async {
+        let utxos = shop.chain.list_etp_utxos(&wallet.address).await.unwrap();
+        let small = utxos.iter().filter(|u| u.value == POOL_OUTPUT).count();
+        (small >= POOL_TARGET / 2).then_some(small)
+    })
+    .await;
+    assert!(pool <= POOL_TARGET, "topped up to the target, not beyond: {pool}");
+    let funded = status(&shop.chain, &wallet.address).await.unwrap();
+    assert!(!funded.low, "{funded:?}");
+    assert!(funded.outputs > pool, "the large output stays for issuing point systems");
+
+    // Independent sends from different customers each find a pool output: all of them
+    // go out at once instead of chaining on one change output.
+    let treasury = shop.point_system.treasury_key_id;
+    let mut customers = Vec::new();
+    for n in 0..4 {
+        let customer = shop.customer(&format!("p{n}")).await;
+        shop.submit(OperationKind::Award, treasury, to(&customer), 10).await;
+        customers.push(customer);
+    }
+    shop.wait_until_settled().await;
+    for customer in &customers {
+        shop.submit(OperationKind::Redeem, customer.key_id, shop.treasury(), 5).await;
+    }
+    shop.wait_until_settled().await;
+    // No redemption spends another one's change.
+    let raws: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT c.txid, c.raw_hex FROM chain_txs c JOIN operations o ON o.chain_tx_id = c.id WHERE o.kind = 'redeem'",
+    )
+    .fetch_all(shop.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(raws.len(), 4, "one transaction per sending customer");
+    let redeem_txids: std::collections::HashSet<&str> = raws.iter().map(|(txid, _)| txid.as_str()).collect();
+    for (txid, raw) in &raws {
+        let tx = <mvs::tx::Transaction as mvs::encoding::Decode>::decode_hex(raw).unwrap();
+        let parents: Vec<String> = tx.inputs.iter().map(|i| i.previous_output.txid.to_string()).collect();
+        assert!(parents.iter().all(|p| !redeem_txids.contains(p.as_str())), "{txid} waits on another redemption: {parents:?}");
+    }
+
+    let empty = status(&shop.chain, &mvs::keys::PrivateKey::generate(mvs::Network::Testnet).address().to_string()).await.unwrap();
+    assert!(empty.low && empty.balance == 0 && empty.outputs == 0);
+    shop.app.stop().await;
+}
