@@ -78,7 +78,7 @@ impl Browser {
         let browser = Self::new(app);
         let posted = browser.submit("sign_up", "/signup", &[("email", email), ("password", password), ("password_repeat", password)]).await;
         assert_eq!(posted.location, "/signup?done=1", "{posted:?}");
-        let mail = inbox.wait_for(email, "Confirm", std::time::Duration::from_secs(10)).await;
+        let mail = inbox.wait_for(email, "Confirm", std::time::Duration::from_secs(30)).await;
         let token = token_of(&mail.link(&format!("{}/verify-email?token=", app.address)));
         let posted = browser.submit("verify_email", "/verify-email", &[("token", &token)]).await;
         assert_eq!(posted.location, "/login?verified=1", "{posted:?}");

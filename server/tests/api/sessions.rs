@@ -87,7 +87,7 @@ async fn https_public_url_marks_the_cookie_secure() {
     // A plain form post with no Origin (as from a same-site browser without JS).
     let posted = browser.submit("sign_up", "/signup", &[("email", "ann@example.com"), ("password", PASSWORD), ("password_repeat", PASSWORD)]).await;
     assert_eq!(posted.location, "/signup?done=1");
-    let mail = smtp.inbox.wait_for("ann@example.com", "Confirm", std::time::Duration::from_secs(10)).await;
+    let mail = smtp.inbox.wait_for("ann@example.com", "Confirm", std::time::Duration::from_secs(30)).await;
     assert!(mail.decoded().contains("https://points.example/verify-email?token="), "links use the public URL");
     let token = crate::browser::token_of(&mail.link("https://points.example/verify-email?token="));
     browser.submit("verify_email", "/verify-email", &[("token", &token)]).await;
