@@ -232,6 +232,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(context_state.server.clone());
                 // The custodial key vault, for server functions that create keys (point systems).
                 provide_context(context_state.api.vault.clone());
+                // The chain client, for pages that look at the chain (symbol taken, confirmations).
+                provide_context(context_state.chain.clone());
             },
             move || shell(leptos_options.clone()),
         )

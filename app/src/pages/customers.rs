@@ -172,9 +172,11 @@ fn state_text(op: &OperationView) -> String {
     match op.state.as_str() {
         "queued" => "Queued".to_owned(),
         "signed" => "Signed, about to be broadcast".to_owned(),
-        "broadcast" => match op.height {
-            Some(h) => format!("Broadcast, in block {h}, waiting for confirmations"),
-            None => "Broadcast, waiting for a block".to_owned(),
+        "broadcast" => match (op.confirmations, op.height) {
+            (Some(1), _) => "Broadcast, in a block: 1 confirmation so far".to_owned(),
+            (Some(n), _) => format!("Broadcast, in a block: {n} confirmations so far"),
+            (None, Some(h)) => format!("Broadcast, in block {h}, waiting for confirmations"),
+            (None, None) => "Broadcast, waiting for a block".to_owned(),
         },
         "confirmed" => match op.height {
             Some(h) => format!("Confirmed in block {h}"),

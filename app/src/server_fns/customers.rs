@@ -73,6 +73,8 @@ pub struct OperationView {
     pub error: Option<String>,
     pub reason: Option<String>,
     pub created_at: i64,
+    /// For a broadcast operation already in a block: its depth on chain so far.
+    pub confirmations: Option<u64>,
 }
 
 impl OperationView {
@@ -202,6 +204,30 @@ async fn store_customer(ctx: &ServerContext, store_id: i64, customer_id: i64) ->
     ))
 }
 
+/// Fills in the depth of broadcast operations that are in a block (asks the node; without
+/// an answer within a moment the page goes on without it).
+#[cfg(feature = "ssr")]
+async fn add_confirmations(operations: &mut [OperationView]) {
+    use crate::server_fns::points::CHAIN_WAIT;
+    let waiting: Vec<usize> = (0..operations.len())
+        .filter(|i| operations[*i].state == "broadcast" && operations[*i].txid.is_some())
+        .take(10)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let Some(chain) = use_context::<mvs::rpc::Client>() else { return };
+    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else { return };
+    for i in waiting {
+        let Some(Ok(txid)) = operations[i].txid.as_deref().map(str::parse::<mvs::tx::Txid>) else { continue };
+        if let Ok(Ok(info)) = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await {
+            if info.height > 0 && info.height <= tip {
+                operations[i].confirmations = Some(tip - info.height + 1);
+            }
+        }
+    }
+}
+
 /// One customer: balance and the latest operations.
 #[server(prefix = "/fn", endpoint = "customer_overview")]
 pub async fn customer_overview(store_id: i64, customer_id: i64) -> Result<CustomerPageView, AppError> {
@@ -238,9 +264,12 @@ pub async fn customer_overview(store_id: i64, customer_id: i64) -> Result<Custom
                                 error: op.error,
                                 reason: op.reason,
                                 created_at: op.created_at,
+                                confirmations: None,
                             })
                         })
-                        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                        .collect::<Result<Vec<OperationView>, sqlx::Error>>()?;
+                    let mut operations = operations;
+                    add_confirmations(&mut operations).await;
                     (balance, operations)
                 }
                 None => (Balance::default(), Vec::new()),

@@ -112,6 +112,18 @@ pub(crate) fn ledger_to_app(error: LedgerError) -> AppError {
     }
 }
 
+/// How long a page waits for the chain node before going on without its answer.
+#[cfg(feature = "ssr")]
+pub(crate) const CHAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the chain already has an MST with this symbol. An unreachable node answers
+/// `false`: the worker's issue would then fail with the node's reason.
+#[cfg(feature = "ssr")]
+async fn taken_on_chain(symbol: &str) -> bool {
+    let Some(chain) = use_context::<mvs::rpc::Client>() else { return false };
+    matches!(tokio::time::timeout(CHAIN_WAIT, chain.get_asset(symbol)).await, Ok(Ok(_)))
+}
+
 /// The MST symbol rules as a form error.
 #[cfg(feature = "ssr")]
 pub fn parse_symbol(text: &str) -> Result<mvs::symbol::Symbol, AppError> {
@@ -199,7 +211,10 @@ pub async fn check_symbol(store_id: i64, symbol: String) -> Result<Option<AppErr
                 .bind(symbol.as_str())
                 .fetch_optional(ctx.db.pool())
                 .await?;
-            Ok(taken.map(|_| AppError::SymbolTaken))
+            if taken.is_some() || taken_on_chain(symbol.as_str()).await {
+                return Ok(Some(AppError::SymbolTaken));
+            }
+            Ok(None)
         }
         .await,
     )
@@ -223,6 +238,9 @@ pub async fn register_point_system(
         let operator = auth::require_operator(&ctx).await?;
         let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
         let spec = parse_spec(&symbol, &name, &description, &decimals, &max_supply, &secondary_issue, &issuer_avatar)?;
+        if taken_on_chain(spec.symbol.as_str()).await {
+            return Err(AppError::SymbolTaken);
+        }
         let vault = use_context::<KeyVault>().ok_or_else(|| {
             tracing::error!("KeyVault was not provided to this request");
             AppError::Internal
