@@ -228,6 +228,76 @@ test("an operator creates a store, registers a point system and awards a custome
   expect(csv[1]).toMatch(/,award,250,treasury,C-1001,confirmed,[0-9a-f]{64},\d+,,$/);
 });
 
+test("the dashboard's forms work before the wasm loads", async ({ browser }, testInfo) => {
+  test.setTimeout(120_000);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const stamp = Date.now();
+  const email = `nojs-${stamp}@example.com`;
+  const password = "correct horse battery";
+
+  await page.goto("/signup");
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Repeat the password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  const mail = await waitForMail(email, "Confirm your pointmint account");
+  await page.goto(mail.match(/https?:\/\/[^\s"<]+\/verify-email\?token=[0-9a-f]{64}/)![0]);
+  await page.getByRole("button", { name: "Confirm my e-mail address" }).click();
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+
+  await page.getByLabel("Name").fill(`No Script Shop ${stamp}`);
+  await page.getByRole("button", { name: "Create store" }).click();
+  await page.locator("tr", { hasText: `No Script Shop ${stamp}` }).getByRole("link", { name: "Points" }).click();
+
+  // A bad symbol comes back next to its field; a good one registers.
+  await page.getByLabel(/^Symbol/).fill("NO.ETP");
+  await page.getByLabel("Name", { exact: true }).fill("Shop points");
+  await page.getByLabel(/^Issuer avatar/).fill(`noscript-${stamp}`);
+  await page.getByRole("button", { name: "Register point system" }).click();
+  await expect(page).toHaveURL(/\?error=symbol_reserved_word$/);
+  await expect(page.locator('[data-error-for="symbol"]')).toHaveText(/reserved word/);
+  await page.getByLabel(/^Symbol/).fill(`NOJS${stamp}`);
+  await page.getByLabel("Name", { exact: true }).fill("Shop points");
+  await page.getByLabel(/^Issuer avatar/).fill(`noscript-${stamp}`);
+  await page.getByRole("button", { name: "Register point system" }).click();
+  await expect(page).toHaveURL(/\?registered=1$/);
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.getByTestId("point-system-status").getAttribute("data-status");
+    }, { timeout: 30_000 })
+    .toBe("confirmed");
+
+  // A customer, an award, and an adjustment without a reason refused next to its field.
+  await page.getByRole("link", { name: "Customers" }).click();
+  await page.getByLabel("Customer id in your shop").fill("N-1");
+  await page.getByLabel("Customer e-mail").fill(`nojs-customer-${stamp}@example.com`);
+  await page.getByRole("button", { name: "Add customer" }).click();
+  await expect(page).toHaveURL(/\/customers\/\d+$/);
+  await page.getByLabel("Points to award").fill("40");
+  await page.getByRole("button", { name: "Award points" }).click();
+  await expect(page).toHaveURL(/\?operation=\d+$/);
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return page.locator("tr[data-operation-id]").first().getAttribute("data-state");
+    }, { timeout: 30_000 })
+    .toBe("confirmed");
+  await page.getByLabel("Points to adjust").fill("5");
+  await page.getByLabel("Reason").fill(" ");
+  await page.getByRole("button", { name: "Adjust points" }).click();
+  await expect(page).toHaveURL(/form=adjust&error=reason_required$/);
+  await expect(page.locator('[data-form="adjust"] [data-error-for="reason"]')).toHaveText("Give a reason for the adjustment.");
+  await expect(page.locator('[data-form="award"] [role="alert"]')).toHaveCount(0);
+  await expect(page.locator("tr[data-operation-id]")).toHaveCount(1);
+  await shot(page, testInfo, "no-js-customer");
+  await context.close();
+});
+
 test("the points page needs a session", async ({ page }) => {
   await page.goto("/dashboard/stores/1/points");
   await expect(page).toHaveURL(/\/login\?next=\/dashboard\/stores\/1\/points$/);
