@@ -211,7 +211,9 @@ pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> R
     for id in ids {
         settle::fail_in(&mut tx, id, &message).await?;
     }
-    if let Some(point_system_id) = chain_tx.point_system_id {
+    // Only a refused avatar registration or issue fails the point system itself.
+    let issuing = chain_tx.purpose == Purpose::Avatar.as_str() || chain_tx.purpose == Purpose::Issue.as_str();
+    if let (true, Some(point_system_id)) = (issuing, chain_tx.point_system_id) {
         sqlx::query("UPDATE point_systems SET status = 'failed', issue_error = $1 WHERE id = $2 AND status <> 'confirmed'")
             .bind(&message)
             .bind(point_system_id)

@@ -67,6 +67,16 @@ impl Worker {
         let network = self.vault.network();
 
         let mut tx = self.db.begin_write().await?;
+        // Claim the point system inside the write transaction: another worker may have
+        // stored its issue since the list was read, and two issues would fail each other.
+        let claim = format!(
+            "SELECT issue_chain_tx_id FROM point_systems WHERE id = $1 AND status = 'pending'{}",
+            chain_txs::skip_locked(self.db.dialect())
+        );
+        let unclaimed: Option<Option<i64>> = sqlx::query_scalar(&claim).bind(pending.id).fetch_optional(&mut *tx).await?;
+        if unclaimed != Some(None) {
+            return Ok(());
+        }
         let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         // Enough for both: the avatar's fee, the issue's fee and one ordinary fee of slack.
         let needed = AVATAR_REGISTER_FEE + MST_ISSUE_FEE + MIN_TX_FEE;

@@ -389,3 +389,66 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
     assert!(empty.low && empty.balance == 0 && empty.outputs == 0);
     shop.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_transaction_the_node_refuses_fails_its_operations_and_returns_their_points() {
+    let guard = tempfile::tempdir().unwrap();
+    let data_dir = guard.path().to_path_buf();
+    let mut settings = test_settings(data_dir.clone(), fresh_database_url(&data_dir).await);
+    settings.worker.enabled = false; // this test runs the worker's rounds itself
+    let app = spawn_app_with(settings, guard).await;
+    let db = Database::connect(&app.database_url, 4).await.unwrap();
+    let vault = KeyVault::new(MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(), mvs::Network::Testnet);
+    let chain = mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10));
+    let fee_wallet = server::worker::FeeWallet::ensure(&db, &vault).await.unwrap();
+    let worker = server::worker::Worker::new(db.clone(), vault.clone(), chain.clone(), fee_wallet, Default::default());
+    let registering = tokio::spawn(async move { shop_on(app).await });
+    let shop = loop {
+        worker.round().await.unwrap();
+        if registering.is_finished() {
+            break registering.await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let alice = shop.customer("alice").await;
+    let award = shop.submit(OperationKind::Award, shop.point_system.treasury_key_id, to(&alice), 100).await;
+
+    // A stored transaction the node cannot accept: it spends outputs that do not exist here
+    // (a metaversejs test vector from another chain).
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/mvs/vectors-testnet.json")).unwrap(),
+    )
+    .unwrap();
+    let vector = &vectors["transactions"][0];
+    let chain_tx: i64 = sqlx::query_scalar(
+        "INSERT INTO chain_txs (txid, raw_hex, purpose, point_system_id, state, created_at, updated_at) \
+         VALUES ($1, $2, 'transfer', $3, 'signed', 0, 0) RETURNING id",
+    )
+    .bind(vector["txid"].as_str().unwrap())
+    .bind(vector["raw_hex"].as_str().unwrap())
+    .bind(shop.point_system.id)
+    .fetch_one(shop.db.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE operations SET state = 'signed', chain_tx_id = $1 WHERE id = $2")
+        .bind(chain_tx)
+        .bind(award)
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+
+    worker.round().await.unwrap();
+    let (state, error): (String, String) = sqlx::query_as("SELECT state, error FROM operations WHERE id = $1")
+        .bind(award)
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "failed");
+    assert!(error.starts_with("rejected by the node"), "{error}");
+    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap(), Balance::default());
+    let treasury = Balance::fetch(&shop.db, shop.point_system.treasury_key_id, shop.point_system.id).await.unwrap();
+    assert_eq!(treasury.available, 1_000_000, "the reserved points are back");
+    let ps = PointSystem::of_store(&shop.db, shop.point_system.store_id).await.unwrap().unwrap();
+    assert_eq!(ps.status, "confirmed", "a refused transfer does not fail the point system");
+    shop.app.stop().await;
+}

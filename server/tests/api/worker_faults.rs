@@ -275,3 +275,29 @@ async fn operations_wait_out_a_node_outage_and_then_confirm() {
     world.assert_exactly_once(&ps, &expected, &customers).await;
     world.devnet.take().unwrap().shutdown().await;
 }
+
+#[tokio::test]
+async fn several_workers_at_once_share_the_work_and_double_nothing() {
+    let world = world(false).await;
+    let customers = world.customers(30).await;
+    let mut workers: Vec<_> = (0..3).map(|_| world.spawn_worker()).collect();
+    wait_for("the point system to confirm", Duration::from_secs(60), async || world.point_system().await.status == "confirmed").await;
+    let ps = world.point_system().await;
+    let mut expected: HashMap<i64, u64> = HashMap::new();
+    for i in 0..300u64 {
+        let customer = &customers[(i as usize * 7) % customers.len()];
+        world.award(&ps, customer, i % 9 + 1).await;
+        *expected.entry(customer.key_id).or_default() += i % 9 + 1;
+    }
+    wait_for("every operation to confirm", Duration::from_secs(120), async || {
+        world.count("SELECT COUNT(*) FROM operations WHERE state <> 'confirmed'").await == 0
+    })
+    .await;
+    for worker in &mut workers {
+        worker.start_kill().unwrap();
+        worker.wait().await.unwrap();
+    }
+    world.assert_exactly_once(&ps, &expected, &customers).await;
+    assert_eq!(world.count("SELECT COUNT(*) FROM chain_txs WHERE state = 'failed'").await, 0, "no worker's transaction collided with another's");
+    assert_eq!(world.count("SELECT COUNT(*) FROM chain_txs WHERE purpose = 'issue'").await, 1, "the point system was issued once");
+}
