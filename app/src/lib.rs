@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard/stores/:id/customers") view=pages::customers::CustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/customers/:customer") view=pages::customers::CustomerPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/operations") view=pages::operations::OperationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/settings") view=pages::store_settings::StoreSettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

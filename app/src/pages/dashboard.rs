@@ -52,6 +52,8 @@ pub fn DashboardPage() -> impl IntoView {
                                                         <a href=format!("/dashboard/stores/{}/operations", store.id)>"Operations"</a>
                                                         " "
                                                         <a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a>
+                                                        " "
+                                                        <a href=format!("/dashboard/stores/{}/settings", store.id)>"Settings"</a>
                                                     </td>
                                                 </tr>
                                             }).collect_view()}

@@ -13,6 +13,7 @@ pub mod password_reset;
 pub mod points;
 pub mod signup;
 pub mod staff;
+pub mod store_settings;
 pub mod verify_email;
 
 use leptos::prelude::*;

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod operations;
 pub mod points;
 pub mod staff;
+pub mod store_settings;
 pub mod stores;
 
 #[cfg(feature = "ssr")]

@@ -119,6 +119,23 @@ async fn point_system_registration_checks_fields_roles_and_tenants() {
     assert_eq!(posted.error().as_deref(), Some("symbol_taken"));
     assert_eq!(point_systems(&app).await, 1);
 
+    // Renaming: managers and owners only, with the store-name rules; staff are refused.
+    let settings = format!("/dashboard/stores/{store}/settings");
+    let posted = ann.submit("rename_store", &settings, &[("store_id", &id), ("name", "  ")]).await;
+    assert_eq!(posted.error().as_deref(), Some("invalid_store_name"));
+    let posted = ann.submit("rename_store", &settings, &[("store_id", &id), ("name", "Corner Café")]).await;
+    assert_eq!(posted.location, format!("{settings}?renamed=1"));
+    let (status, _, html) = ann.page(&posted.location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="store-name">Corner Café<"#) && html.contains("Store renamed."), "{html}");
+    let (status, body) = bob.call("rename_store", &[("store_id", &id), ("name", "Bob's")]).await;
+    assert_eq!((status.as_u16(), body), (403, serde_json::json!("Forbidden")));
+    let (_, _, html) = bob.page(&settings).await;
+    assert!(html.contains("A manager or owner can rename the store.") && html.contains("Corner Café"), "{html}");
+    let carol = Browser::signed_up(&app, &smtp.inbox, "carol@example.com", PASSWORD).await;
+    assert_eq!(carol.page(&settings).await.0, 404);
+    assert_eq!(carol.call("rename_store", &[("store_id", &id), ("name", "Carol's")]).await.0, 404);
+
     app.stop().await;
 }
 
