@@ -145,7 +145,10 @@ test("an operator creates a store, registers a point system and awards a custome
   const award = page.locator("tr[data-operation-id]").first();
   await expect(award).toBeVisible();
   await shot(page, testInfo, "08-award-queued");
+  // What is typed meanwhile survives the page's updates.
+  await page.getByLabel("Points to redeem").fill("7");
   await expect(award).toHaveAttribute("data-state", "confirmed", { timeout: 30_000 });
+  await expect(page.getByLabel("Points to redeem")).toHaveValue("7");
   await expect(award.getByTestId("operation-progress")).toHaveText(/^Confirmed in block \d+$/);
   await expect(award.getByTestId("operation-txid")).toHaveText(/^[0-9a-f]{64}$/);
   await expect(page.getByTestId("balance-available")).toContainText("250");

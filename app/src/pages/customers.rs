@@ -126,7 +126,18 @@ pub fn CustomerPage() -> impl IntoView {
     let redeem = ServerAction::<MovePoints>::new();
     let adjust = ServerAction::<MovePoints>::new();
     let tick = RwSignal::new(0u64);
+    // The page (forms included) loads once; balance and operations (`live`) are re-read
+    // after every movement and while one is under way, without touching what is typed.
     let data = Resource::new(
+        move || (store_id(), customer_id()),
+        |(store_id, customer_id)| async move {
+            match (store_id, customer_id) {
+                (Some(s), Some(c)) => customer_overview(s, c).await,
+                _ => Err(AppError::NotFound),
+            }
+        },
+    );
+    let live = Resource::new(
         move || (store_id(), customer_id(), award.version().get(), redeem.version().get(), adjust.version().get(), tick.get()),
         |(store_id, customer_id, ..)| async move {
             match (store_id, customer_id) {
@@ -138,7 +149,7 @@ pub fn CustomerPage() -> impl IntoView {
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {
-                let waiting = data
+                let waiting = live
                     .get_untracked()
                     .and_then(Result::ok)
                     .is_some_and(|v| v.operations.iter().any(|op| !op.is_final()));
@@ -161,7 +172,7 @@ pub fn CustomerPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(error) => page_error(error),
-                    Ok(view) => customer_view(view, award, redeem, adjust),
+                    Ok(view) => customer_view(view, award, redeem, adjust, live),
                 }
             })}
         </Transition>
@@ -192,6 +203,7 @@ fn customer_view(
     award: ServerAction<MovePoints>,
     redeem: ServerAction<MovePoints>,
     adjust: ServerAction<MovePoints>,
+    live: Resource<Result<CustomerPageView, AppError>>,
 ) -> AnyView {
     let store_id = data.store.id;
     let customer_id = data.customer.id;
@@ -207,11 +219,24 @@ fn customer_view(
             <p>"Id in your shop: " {data.customer.external_id.clone()} " · " {data.customer.email.clone()}</p>
             <p>"Address: " <code>{data.address.clone()}</code></p>
             <h2>"Balance"</h2>
-            <dl class="balance">
-                <dt>"Available"</dt><dd data-testid="balance-available">{data.available} " " {symbol.clone()}</dd>
-                <dt>"Confirmed on chain"</dt><dd data-testid="balance-confirmed">{data.confirmed}</dd>
-                <dt>"On the way in"</dt><dd data-testid="balance-pending">{data.pending_in}</dd>
-            </dl>
+            <Transition fallback=|| ()>
+                {move || {
+                    let symbol = symbol.clone();
+                    Suspend::new(async move {
+                        match live.await {
+                            Ok(data) => view! {
+                                <dl class="balance" aria-live="polite">
+                                    <dt>"Available"</dt><dd data-testid="balance-available">{data.available} " " {symbol}</dd>
+                                    <dt>"Confirmed on chain"</dt><dd data-testid="balance-confirmed">{data.confirmed}</dd>
+                                    <dt>"On the way in"</dt><dd data-testid="balance-pending">{data.pending_in}</dd>
+                                </dl>
+                            }
+                            .into_any(),
+                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
             {if !confirmed_ps {
                 view! {
                     <p data-testid="not-ready">"Points can be awarded once the store's point system is confirmed on chain. "
@@ -226,14 +251,29 @@ fn customer_view(
                 }.into_any()
             }}
             <h2>"Operations"</h2>
-            {if data.operations.is_empty() {
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match live.await {
+                        Ok(data) => operations_table(data.operations),
+                        Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+fn operations_table(operations: Vec<OperationView>) -> AnyView {
+    view! {
+            {if operations.is_empty() {
                 view! { <p data-testid="no-operations">"No operations yet."</p> }.into_any()
             } else {
                 view! {
                     <table class="operations" aria-live="polite">
                         <thead><tr><th>"#"</th><th>"Kind"</th><th>"Points"</th><th>"Progress"</th><th>"Transaction"</th></tr></thead>
                         <tbody>
-                            {data.operations.into_iter().map(|op| {
+                            {operations.into_iter().map(|op| {
                                 let text = state_text(&op);
                                 let sign = if op.incoming { "+" } else { "−" };
                                 view! {
@@ -250,7 +290,6 @@ fn customer_view(
                     </table>
                 }.into_any()
             }}
-        </section>
     }
     .into_any()
 }
