@@ -14,8 +14,14 @@ scripts/setup.sh
 say "building the site and the server"
 scripts/build-site.sh
 
+# Package by package, never --workspace: building `frontend` in the same invocation would
+# unify `app`'s `hydrate` feature into the server build, and Leptos would then run browser-only
+# code (spawn_local) on the server.
 say "Rust tests (database: SQLite)"
-POINTMINT_TEST_DATABASE=sqlite cargo test --workspace
+export POINTMINT_TEST_DATABASE=sqlite
+cargo test -p mvs
+cargo test -p app --features ssr
+cargo test -p server
 
 export POINTMINT_TEST_POSTGRES_URL="${POINTMINT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 pg_hostport=$(echo "$POINTMINT_TEST_POSTGRES_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]+).*#\2#')
