@@ -73,6 +73,8 @@ pub enum AppError {
     InvalidSecondaryIssue,
     #[error("This store already has a point system.")]
     PointSystemExists,
+    #[error("That avatar is already registered; choose another.")]
+    AvatarTaken,
     #[error("Give the customer an id from your shop (1 to 100 characters).")]
     InvalidExternalId,
     #[error("Keep the customer's name under 100 characters.")]
@@ -103,7 +105,7 @@ impl AppError {
             AppError::SymbolLength | AppError::SymbolCharacters | AppError::SymbolReservedWord | AppError::SymbolTaken => {
                 Some("symbol")
             }
-            AppError::InvalidAvatar => Some("issuer_avatar"),
+            AppError::InvalidAvatar | AppError::AvatarTaken => Some("issuer_avatar"),
             AppError::InvalidPointSystemName => Some("name"),
             AppError::InvalidDescription => Some("description"),
             AppError::InvalidDecimals => Some("decimals"),
@@ -152,6 +154,7 @@ impl AppError {
             AppError::InvalidMaxSupply => ("invalid_max_supply", None),
             AppError::InvalidSecondaryIssue => ("invalid_secondary_issue", None),
             AppError::PointSystemExists => ("point_system_exists", None),
+            AppError::AvatarTaken => ("avatar_taken", None),
             AppError::InvalidExternalId => ("invalid_external_id", None),
             AppError::InvalidCustomerName => ("invalid_customer_name", None),
             AppError::InvalidAmount => ("invalid_amount", None),
@@ -205,6 +208,7 @@ impl AppError {
             ("invalid_max_supply", None) => AppError::InvalidMaxSupply,
             ("invalid_secondary_issue", None) => AppError::InvalidSecondaryIssue,
             ("point_system_exists", None) => AppError::PointSystemExists,
+            ("avatar_taken", None) => AppError::AvatarTaken,
             ("invalid_external_id", None) => AppError::InvalidExternalId,
             ("invalid_customer_name", None) => AppError::InvalidCustomerName,
             ("invalid_amount", None) => AppError::InvalidAmount,
@@ -223,7 +227,7 @@ impl AppError {
             AppError::NotSignedIn => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotFound => 404,
-            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner | AppError::SymbolTaken | AppError::PointSystemExists => 409,
+            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner | AppError::SymbolTaken | AppError::PointSystemExists | AppError::AvatarTaken => 409,
             AppError::InsufficientBalance | AppError::PointSystemNotReady => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,

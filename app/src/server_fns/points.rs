@@ -124,6 +124,21 @@ async fn taken_on_chain(symbol: &str) -> bool {
     matches!(tokio::time::timeout(CHAIN_WAIT, chain.get_asset(symbol)).await, Ok(Ok(_)))
 }
 
+/// Whether another point system or the chain already has this issuer avatar (the worker
+/// registers it on the new treasury address, which would fail).
+#[cfg(feature = "ssr")]
+async fn avatar_taken(ctx: &ServerContext, avatar: &mvs::symbol::AvatarName) -> Result<bool, AppError> {
+    let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE LOWER(issuer_avatar) = $1")
+        .bind(avatar.as_str().to_lowercase())
+        .fetch_optional(ctx.db.pool())
+        .await?;
+    if ours.is_some() {
+        return Ok(true);
+    }
+    let Some(chain) = use_context::<mvs::rpc::Client>() else { return Ok(false) };
+    Ok(matches!(tokio::time::timeout(CHAIN_WAIT, chain.get_did(avatar.as_str())).await, Ok(Ok(_))))
+}
+
 /// The MST symbol rules as a form error.
 #[cfg(feature = "ssr")]
 pub fn parse_symbol(text: &str) -> Result<mvs::symbol::Symbol, AppError> {
@@ -238,8 +253,14 @@ pub async fn register_point_system(
         let operator = auth::require_operator(&ctx).await?;
         let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
         let spec = parse_spec(&symbol, &name, &description, &decimals, &max_supply, &secondary_issue, &issuer_avatar)?;
+        if PointSystem::of_store(&ctx.db, store.id).await.map_err(ledger_error)?.is_some() {
+            return Err(AppError::PointSystemExists);
+        }
         if taken_on_chain(spec.symbol.as_str()).await {
             return Err(AppError::SymbolTaken);
+        }
+        if avatar_taken(&ctx, &spec.issuer_avatar).await? {
+            return Err(AppError::AvatarTaken);
         }
         let vault = use_context::<KeyVault>().ok_or_else(|| {
             tracing::error!("KeyVault was not provided to this request");

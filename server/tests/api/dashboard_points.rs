@@ -117,6 +117,8 @@ async fn point_system_registration_checks_fields_roles_and_tenants() {
     assert_eq!((status.as_u16(), body), (200, serde_json::json!("SymbolTaken")));
     let posted = ann.submit("register_point_system", &other_page, &form(&other.to_string(), "COFFEE", "other-shop", "1000")).await;
     assert_eq!(posted.error().as_deref(), Some("symbol_taken"));
+    let posted = ann.submit("register_point_system", &other_page, &form(&other.to_string(), "OTHER", "Corner-Coffee", "1000")).await;
+    assert_eq!(posted.error().as_deref(), Some("avatar_taken"));
     assert_eq!(point_systems(&app).await, 1);
 
     // Renaming: managers and owners only, with the store-name rules; staff are refused.
