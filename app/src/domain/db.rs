@@ -134,6 +134,25 @@ impl Database {
         }
     }
 
+    /// Runs `work` in a write transaction: committed when it succeeds, rolled back when
+    /// it fails, so a refusal changes nothing.
+    pub async fn write<T, E>(&self, work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        let mut tx = self.begin_write().await?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                Err(error)
+            }
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -202,11 +202,7 @@ pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> R
         tx.rollback().await?;
         return Ok(());
     }
-    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx.id).execute(&mut *tx).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
-        .bind(chain_tx.id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let ids = release_inputs_and_list_open_operations(&mut tx, chain_tx.id).await?;
     let message = format!("rejected by the node: {reason}");
     for id in ids {
         settle::fail_in(&mut tx, id, &message).await?;
@@ -222,6 +218,16 @@ pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> R
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A transaction reached a final state: its inputs are no longer reserved, and its
+/// operations still in flight are returned for settling.
+async fn release_inputs_and_list_open_operations(conn: &mut AnyConnection, chain_tx_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx_id).execute(&mut *conn).await?;
+    sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
+        .bind(chain_tx_id)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// The transaction is in a block at `height`: record it so pages can show n/N.
@@ -255,11 +261,7 @@ pub async fn mark_confirmed(db: &Database, chain_tx: &ChainTx, height: i64) -> R
         tx.rollback().await?;
         return Ok(());
     }
-    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx.id).execute(&mut *tx).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
-        .bind(chain_tx.id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let ids = release_inputs_and_list_open_operations(&mut tx, chain_tx.id).await?;
     for id in ids {
         settle::confirm_in(&mut tx, id, &chain_tx.txid, height).await?;
     }

@@ -123,14 +123,7 @@ pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &Poi
 /// The issue transaction is confirmed: the whole supply sits in the treasury.
 #[tracing::instrument(skip(db))]
 pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
-    let mut tx = db.begin_write().await?;
-    match mark_issue_confirmed_in(&mut tx, point_system_id, txid).await {
-        Ok(()) => Ok(tx.commit().await?),
-        Err(error) => {
-            tx.rollback().await?;
-            Err(error)
-        }
-    }
+    db.write(async |tx| mark_issue_confirmed_in(tx, point_system_id, txid).await).await
 }
 
 /// [`mark_issue_confirmed`] inside the caller's transaction.

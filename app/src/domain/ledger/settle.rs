@@ -39,17 +39,7 @@ const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
 /// The chain confirmed the operation: points arrive and leave for good.
 #[tracing::instrument(skip(db))]
 pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
-    let mut tx = db.begin_write().await?;
-    match confirm_in(&mut tx, operation_id, txid, height).await {
-        Ok(op) => {
-            tx.commit().await?;
-            Ok(op)
-        }
-        Err(error) => {
-            tx.rollback().await?;
-            Err(error)
-        }
-    }
+    db.write(async |tx| confirm_in(tx, operation_id, txid, height).await).await
 }
 
 /// [`confirm`] inside the caller's transaction (the worker confirms a whole chain
@@ -123,17 +113,7 @@ pub async fn unconfirm_in(tx: &mut AnyConnection, operation_id: i64) -> Result<O
 /// The operation cannot happen: reserved points return to the sender.
 #[tracing::instrument(skip(db))]
 pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
-    let mut tx = db.begin_write().await?;
-    match fail_in(&mut tx, operation_id, reason).await {
-        Ok(op) => {
-            tx.commit().await?;
-            Ok(op)
-        }
-        Err(error) => {
-            tx.rollback().await?;
-            Err(error)
-        }
-    }
+    db.write(async |tx| fail_in(tx, operation_id, reason).await).await
 }
 
 /// [`fail`] inside the caller's transaction.
