@@ -65,7 +65,7 @@ async fn queue_verification(conn: &mut AnyConnection, ctx: &ServerContext, opera
 #[tracing::instrument(skip(ctx, password))]
 pub async fn sign_up(ctx: &ServerContext, email: &Email, password: &Password) -> Result<(), AppError> {
     let hash = password::hash(password).await?;
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let created = sqlx::query(
         "INSERT INTO operators (email, password_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
@@ -97,7 +97,7 @@ pub async fn sign_up(ctx: &ServerContext, email: &Email, password: &Password) ->
 /// Marks the account behind a verification link as verified.
 #[tracing::instrument(skip(ctx, token))]
 pub async fn verify_email(ctx: &ServerContext, token: &str) -> Result<(), AppError> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let subject = tokens::consume(&mut tx, TokenPurpose::VerifyEmail, token).await?;
     let operator_id = subject.operator_id.ok_or(AppError::LinkInvalid)?;
     sqlx::query("UPDATE operators SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL")
@@ -133,7 +133,7 @@ pub async fn log_in(ctx: &ServerContext, email_input: &str, password: &Password,
     };
     rate_limit::clear_for_email(&ctx.db, &operator.email).await?;
     if !operator.verified {
-        let mut tx = ctx.db.pool().begin().await?;
+        let mut tx = ctx.db.begin_write().await?;
         queue_verification(&mut tx, ctx, &operator).await?;
         tx.commit().await?;
         ctx.mail.wake();
@@ -145,7 +145,7 @@ pub async fn log_in(ctx: &ServerContext, email_input: &str, password: &Password,
 /// Mails a reset link if the address has an account; answers the same either way.
 #[tracing::instrument(skip(ctx))]
 pub async fn request_password_reset(ctx: &ServerContext, email: &Email) -> Result<(), AppError> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     if let Some(found) = find_by_email(&mut tx, email).await? {
         let subject = TokenSubject { operator_id: Some(found.operator.id), invitation_id: None };
         let token = tokens::issue(&mut tx, TokenPurpose::ResetPassword, subject).await?;
@@ -162,7 +162,7 @@ pub async fn request_password_reset(ctx: &ServerContext, email: &Email) -> Resul
 #[tracing::instrument(skip(ctx, token, password))]
 pub async fn reset_password(ctx: &ServerContext, token: &str, password: &Password) -> Result<(), AppError> {
     let hash = password::hash(password).await?;
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let subject = tokens::consume(&mut tx, TokenPurpose::ResetPassword, token).await?;
     let operator_id = subject.operator_id.ok_or(AppError::LinkInvalid)?;
     sqlx::query("UPDATE operators SET password_hash = $1, verified_at = COALESCE(verified_at, $2) WHERE id = $3")
@@ -202,7 +202,7 @@ pub async fn change_password(
         return Err(AppError::WrongCurrentPassword);
     }
     let hash = password::hash(new).await?;
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2").bind(&hash).bind(operator.id).execute(&mut *tx).await?;
     sessions::end_operator_sessions(&mut tx, operator.id, keep_session).await?;
     tx.commit().await?;

@@ -63,7 +63,7 @@ pub async fn invite(ctx: &ServerContext, inviter: &Operator, inviter_store: &Sto
     if !inviter_store.role.can_invite(role) {
         return Err(AppError::Forbidden);
     }
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let already = sqlx::query(
         "SELECT 1 AS one FROM store_members m JOIN operators o ON o.id = m.operator_id WHERE m.store_id = $1 AND o.email = $2",
     )
@@ -132,7 +132,7 @@ pub async fn offer(ctx: &ServerContext, token: &str) -> Result<(String, Role, Em
 /// Returns the store id.
 #[tracing::instrument(skip(ctx, token))]
 pub async fn accept(ctx: &ServerContext, operator: &Operator, token: &str) -> Result<i64, AppError> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let subject = tokens::peek(&mut tx, TokenPurpose::Invitation, token).await?;
     let found = invitation(&mut tx, subject.invitation_id.ok_or(AppError::LinkInvalid)?).await?;
     if found.email != operator.email {
@@ -186,7 +186,7 @@ async fn other_owners(conn: &mut AnyConnection, store_id: i64, operator_id: i64)
 /// Gives a member another role; the last owner cannot step down.
 #[tracing::instrument(skip(ctx))]
 pub async fn change_role(ctx: &ServerContext, store_id: i64, member_id: i64, role: Role) -> Result<(), AppError> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     lock_store(&mut tx, ctx.db.dialect(), store_id).await?;
     let current = member_role(&mut tx, store_id, member_id).await?;
     if current == Role::Owner && role != Role::Owner && other_owners(&mut tx, store_id, member_id).await? == 0 {
@@ -205,7 +205,7 @@ pub async fn change_role(ctx: &ServerContext, store_id: i64, member_id: i64, rol
 /// Removes a member; the last owner cannot be removed.
 #[tracing::instrument(skip(ctx))]
 pub async fn remove(ctx: &ServerContext, store_id: i64, member_id: i64) -> Result<(), AppError> {
-    let mut tx = ctx.db.pool().begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     lock_store(&mut tx, ctx.db.dialect(), store_id).await?;
     let current = member_role(&mut tx, store_id, member_id).await?;
     if current == Role::Owner && other_owners(&mut tx, store_id, member_id).await? == 0 {

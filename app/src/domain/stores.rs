@@ -42,7 +42,7 @@ pub fn parse_slug(input: &str, name: &str) -> Result<String, AppError> {
 #[tracing::instrument(skip(db))]
 pub async fn create(db: &Database, operator_id: i64, name: &str, slug: &str) -> Result<StoreSummary, AppError> {
     let now = clock::now();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let row = sqlx::query("INSERT INTO stores (name, slug, created_at) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING id")
         .bind(name)
         .bind(slug)
