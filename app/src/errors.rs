@@ -95,16 +95,19 @@ impl AppError {
     /// The form field this error belongs to, if any.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            AppError::InvalidEmail | AppError::InvitationForOtherEmail | AppError::AlreadyMember => Some("email"),
+            AppError::InvalidEmail
+            | AppError::InvitationForOtherEmail
+            | AppError::AlreadyMember => Some("email"),
             AppError::PasswordTooShort(_) | AppError::PasswordTooLong(_) => Some("password"),
             AppError::PasswordsDiffer => Some("password_repeat"),
             AppError::WrongCurrentPassword => Some("current_password"),
             AppError::InvalidStoreName => Some("name"),
             AppError::InvalidSlug | AppError::SlugTaken => Some("slug"),
             AppError::InvalidRole => Some("role"),
-            AppError::SymbolLength | AppError::SymbolCharacters | AppError::SymbolReservedWord | AppError::SymbolTaken => {
-                Some("symbol")
-            }
+            AppError::SymbolLength
+            | AppError::SymbolCharacters
+            | AppError::SymbolReservedWord
+            | AppError::SymbolTaken => Some("symbol"),
             AppError::InvalidAvatar | AppError::AvatarTaken => Some("issuer_avatar"),
             AppError::InvalidPointSystemName => Some("name"),
             AppError::InvalidDescription => Some("description"),
@@ -227,7 +230,12 @@ impl AppError {
             AppError::NotSignedIn => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotFound => 404,
-            AppError::SlugTaken | AppError::AlreadyMember | AppError::LastOwner | AppError::SymbolTaken | AppError::PointSystemExists | AppError::AvatarTaken => 409,
+            AppError::SlugTaken
+            | AppError::AlreadyMember
+            | AppError::LastOwner
+            | AppError::SymbolTaken
+            | AppError::PointSystemExists
+            | AppError::AvatarTaken => 409,
             AppError::InsufficientBalance | AppError::PointSystemNotReady => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,
@@ -243,9 +251,9 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         use leptos::server_fn::error::ServerFnErrorErr;
         match value {
             // Missing or malformed fields in a posted form.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::MissingArg(_) => {
-                AppError::BadRequest
-            }
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::MissingArg(_) => AppError::BadRequest,
             _ => AppError::Internal,
         }
     }
@@ -281,6 +289,9 @@ mod tests {
 
     #[test]
     fn messages_are_clear() {
-        assert_eq!(AppError::RateLimited(3).to_string(), "Too many attempts; try again in 3 minutes.");
+        assert_eq!(
+            AppError::RateLimited(3).to_string(),
+            "Too many attempts; try again in 3 minutes."
+        );
     }
 }

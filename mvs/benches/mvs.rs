@@ -34,26 +34,54 @@ fn report(name: &str, per_second: f64, unit: &str) {
 fn main() {
     let budget = Duration::from_secs(2);
     let tx = Transaction::decode_hex(VECTOR_RAW).unwrap();
-    report("encode (2-in 7-out MST award)", rate(budget, || { black_box(black_box(&tx).encode()); }), "tx");
+    report(
+        "encode (2-in 7-out MST award)",
+        rate(budget, || {
+            black_box(black_box(&tx).encode());
+        }),
+        "tx",
+    );
     let raw = tx.encode();
-    report("decode (2-in 7-out MST award)", rate(budget, || { black_box(Transaction::decode(black_box(&raw)).unwrap()); }), "tx");
-    report("txid", rate(budget, || { black_box(black_box(&tx).txid()); }), "tx");
+    report(
+        "decode (2-in 7-out MST award)",
+        rate(budget, || {
+            black_box(Transaction::decode(black_box(&raw)).unwrap());
+        }),
+        "tx",
+    );
+    report(
+        "txid",
+        rate(budget, || {
+            black_box(black_box(&tx).txid());
+        }),
+        "tx",
+    );
 
     let key = PrivateKey::generate(Network::Testnet);
-    let spent = Output { value: COIN, script_pubkey: key.address().script_pubkey(), attachment: Attachment::etp() };
+    let spent = Output {
+        value: COIN,
+        script_pubkey: key.address().script_pubkey(),
+        attachment: Attachment::etp(),
+    };
     let mut unsigned = tx.clone();
     for i in &mut unsigned.inputs {
         i.script = Default::default();
     }
-    report("sign input (SIGHASH_ALL + ECDSA)", rate(budget, || {
-        let mut t = unsigned.clone();
-        sign_input(&mut t, 0, &key, &spent.script_pubkey).unwrap();
-        black_box(t);
-    }), "input");
+    report(
+        "sign input (SIGHASH_ALL + ECDSA)",
+        rate(budget, || {
+            let mut t = unsigned.clone();
+            sign_input(&mut t, 0, &key, &spent.script_pubkey).unwrap();
+            black_box(t);
+        }),
+        "input",
+    );
     let mut signed = unsigned.clone();
     sign_input(&mut signed, 0, &key, &spent.script_pubkey).unwrap();
     sign_input(&mut signed, 1, &key, &spent.script_pubkey).unwrap();
-    let verify_rate = rate(budget, || verify_transaction(black_box(&signed), &[&spent, &spent]).unwrap());
+    let verify_rate = rate(budget, || {
+        verify_transaction(black_box(&signed), &[&spent, &spent]).unwrap()
+    });
     report("verify transaction (2 inputs)", verify_rate * 2.0, "input");
 
     devnet_throughput();
@@ -64,7 +92,11 @@ fn devnet_throughput() {
     const TXS: usize = 2_000;
     const OUTPUTS: usize = 10;
     let fee = PrivateKey::generate(Network::Testnet);
-    let mut chain = Chain::new(Network::Testnet, genesis_block(Some(&fee.address()), 100_000 * COIN, 1)).unwrap();
+    let mut chain = Chain::new(
+        Network::Testnet,
+        genesis_block(Some(&fee.address()), 100_000 * COIN, 1),
+    )
+    .unwrap();
 
     // Split the genesis output into one fee output per benchmark transaction.
     let genesis_cb = chain.block_at(0).unwrap().0.transactions[0].clone();
@@ -72,7 +104,13 @@ fn devnet_throughput() {
     let mut split = Transaction {
         version: TX_VERSION,
         inputs: vec![Input::unsigned(OutPoint::new(genesis_cb.txid(), 0))],
-        outputs: (0..TXS).map(|_| Output { value: COIN, script_pubkey: fee.address().script_pubkey(), attachment: Attachment::etp() }).collect(),
+        outputs: (0..TXS)
+            .map(|_| Output {
+                value: COIN,
+                script_pubkey: fee.address().script_pubkey(),
+                attachment: Attachment::etp(),
+            })
+            .collect(),
         lock_time: 0,
     };
     split.outputs.push(Output {
@@ -84,18 +122,28 @@ fn devnet_throughput() {
     let split_id = chain.submit(split.clone()).unwrap();
     chain.mine(2);
 
-    let customers: Vec<PrivateKey> = (0..OUTPUTS).map(|_| PrivateKey::generate(Network::Testnet)).collect();
+    let customers: Vec<PrivateKey> = (0..OUTPUTS)
+        .map(|_| PrivateKey::generate(Network::Testnet))
+        .collect();
     let build_start = Instant::now();
     let txs: Vec<Transaction> = (0..TXS)
         .map(|i| {
             // ETP "awards": the same layout as an MST transfer, without needing an issued asset.
-            let input = Spendable { outpoint: OutPoint::new(split_id, i as u32), output: split.outputs[i].clone(), key: fee.clone() };
+            let input = Spendable {
+                outpoint: OutPoint::new(split_id, i as u32),
+                output: split.outputs[i].clone(),
+                key: fee.clone(),
+            };
             let mut tx = Transaction {
                 version: TX_VERSION,
                 inputs: vec![Input::unsigned(input.outpoint)],
                 outputs: customers
                     .iter()
-                    .map(|c| Output { value: 1_000, script_pubkey: c.address().script_pubkey(), attachment: Attachment::etp() })
+                    .map(|c| Output {
+                        value: 1_000,
+                        script_pubkey: c.address().script_pubkey(),
+                        attachment: Attachment::etp(),
+                    })
                     .chain(std::iter::once(Output {
                         value: COIN - 1_000 * OUTPUTS as u64 - MIN_TX_FEE,
                         script_pubkey: fee.address().script_pubkey(),
@@ -109,7 +157,11 @@ fn devnet_throughput() {
         })
         .collect();
     let built = build_start.elapsed();
-    report("build+sign 11-output tx", TXS as f64 / built.as_secs_f64(), "tx");
+    report(
+        "build+sign 11-output tx",
+        TXS as f64 / built.as_secs_f64(),
+        "tx",
+    );
 
     let submit_start = Instant::now();
     for tx in &txs {
@@ -117,15 +169,31 @@ fn devnet_throughput() {
     }
     let submitted = submit_start.elapsed();
     let outs = (OUTPUTS + 1) as f64;
-    report("devnet sendrawtx validation (with sigs)", TXS as f64 / submitted.as_secs_f64(), "tx");
-    report("  = outputs accepted", TXS as f64 * outs / submitted.as_secs_f64(), "output");
+    report(
+        "devnet sendrawtx validation (with sigs)",
+        TXS as f64 / submitted.as_secs_f64(),
+        "tx",
+    );
+    report(
+        "  = outputs accepted",
+        TXS as f64 * outs / submitted.as_secs_f64(),
+        "output",
+    );
 
     let mine_start = Instant::now();
     let block_txs = chain.mine(3).transactions.len();
     let mined = mine_start.elapsed();
     assert_eq!(block_txs, TXS + 1);
-    report("devnet block application", TXS as f64 / mined.as_secs_f64(), "tx");
-    report("  = outputs applied", TXS as f64 * outs / mined.as_secs_f64(), "output");
+    report(
+        "devnet block application",
+        TXS as f64 / mined.as_secs_f64(),
+        "tx",
+    );
+    report(
+        "  = outputs applied",
+        TXS as f64 * outs / mined.as_secs_f64(),
+        "output",
+    );
 
     // Bonus sanity check of the MST builder on the same machine.
     let holder = PrivateKey::generate(Network::Testnet);
@@ -134,20 +202,38 @@ fn devnet_throughput() {
         output: Output {
             value: 0,
             script_pubkey: holder.address().script_pubkey(),
-            attachment: Attachment::plain(mvs::attachment::AttachmentBody::AssetTransfer(mvs::attachment::AssetTransfer { symbol: "BENCH.X".into(), quantity: 1_000_000 })),
+            attachment: Attachment::plain(mvs::attachment::AttachmentBody::AssetTransfer(
+                mvs::attachment::AssetTransfer {
+                    symbol: "BENCH.X".into(),
+                    quantity: 1_000_000,
+                },
+            )),
         },
         key: holder.clone(),
     };
-    let fee_in = Spendable { outpoint: OutPoint::new(split_id, 1), output: split.outputs[1].clone(), key: fee.clone() };
+    let fee_in = Spendable {
+        outpoint: OutPoint::new(split_id, 1),
+        output: split.outputs[1].clone(),
+        key: fee.clone(),
+    };
     let transfer = MstTransfer {
         network: Network::Testnet,
         symbol: "BENCH.X".into(),
         asset_inputs: vec![asset_in],
-        recipients: customers.iter().map(|c| Recipient::address(c.address(), 10)).collect(),
+        recipients: customers
+            .iter()
+            .map(|c| Recipient::address(c.address(), 10))
+            .collect(),
         asset_change: holder.address(),
         fee_inputs: vec![fee_in],
         fee_change: fee.address(),
         fee: MIN_TX_FEE,
     };
-    report("MstTransfer::build (2 inputs, 12 outputs)", rate(Duration::from_secs(2), || { black_box(transfer.build().unwrap()); }), "tx");
+    report(
+        "MstTransfer::build (2 inputs, 12 outputs)",
+        rate(Duration::from_secs(2), || {
+            black_box(transfer.build().unwrap());
+        }),
+        "tx",
+    );
 }

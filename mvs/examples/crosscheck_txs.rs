@@ -5,5 +5,8 @@
 mod crosscheck_txs;
 
 fn main() {
-    println!("{}", serde_json::to_string_pretty(&crosscheck_txs::crosscheck_document()).unwrap());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&crosscheck_txs::crosscheck_document()).unwrap()
+    );
 }

@@ -53,12 +53,18 @@ pub struct Address {
 impl Address {
     /// The P2PKH address of a public key hash.
     pub fn p2pkh(network: Network, hash: [u8; 20]) -> Address {
-        Address { version: network.p2pkh_version(), hash }
+        Address {
+            version: network.p2pkh_version(),
+            hash,
+        }
     }
 
     /// The P2SH address of a script hash.
     pub fn p2sh(hash: [u8; 20]) -> Address {
-        Address { version: 0x05, hash }
+        Address {
+            version: 0x05,
+            hash,
+        }
     }
 
     /// Parses an address of either network.
@@ -66,13 +72,16 @@ impl Address {
         if s.is_empty() {
             return Err(AddressError::Empty);
         }
-        let payload = bs58::decode(s).with_check(None).into_vec().map_err(|e| match e {
-            bs58::decode::Error::InvalidCharacter { character, .. } => {
-                AddressError::InvalidCharacter(character)
-            }
-            bs58::decode::Error::InvalidChecksum { .. } => AddressError::BadChecksum,
-            _ => AddressError::WrongLength(0),
-        })?;
+        let payload = bs58::decode(s)
+            .with_check(None)
+            .into_vec()
+            .map_err(|e| match e {
+                bs58::decode::Error::InvalidCharacter { character, .. } => {
+                    AddressError::InvalidCharacter(character)
+                }
+                bs58::decode::Error::InvalidChecksum { .. } => AddressError::BadChecksum,
+                _ => AddressError::WrongLength(0),
+            })?;
         if payload.len() != 21 {
             return Err(AddressError::WrongLength(payload.len()));
         }
@@ -88,7 +97,10 @@ impl Address {
     pub fn parse_for(s: &str, network: Network) -> Result<Address, AddressError> {
         let address = Address::parse(s)?;
         match address.network() {
-            Some(found) if found != network => Err(AddressError::WrongNetwork { expected: network, found }),
+            Some(found) if found != network => Err(AddressError::WrongNetwork {
+                expected: network,
+                found,
+            }),
             _ => Ok(address),
         }
     }
@@ -179,14 +191,20 @@ mod tests {
 
     #[test]
     fn parses_both_networks_and_round_trips() {
-        for s in ["tBELxsiiaMVGQcY2Apf7hmzAaipD4YWTTj", "MAwLwVGwJyFsTBfNj2j5nCUrQXGVRvHzPh"] {
+        for s in [
+            "tBELxsiiaMVGQcY2Apf7hmzAaipD4YWTTj",
+            "MAwLwVGwJyFsTBfNj2j5nCUrQXGVRvHzPh",
+        ] {
             let a = Address::parse(s).unwrap();
             assert_eq!(a.to_string(), s);
             assert_eq!(a.kind(), AddressKind::P2pkh);
         }
         let t = Address::parse("tBELxsiiaMVGQcY2Apf7hmzAaipD4YWTTj").unwrap();
         assert_eq!(t.network(), Some(Network::Testnet));
-        assert_eq!(hex::encode(t.hash()), "2f3b65f87fa30c7fc1b5e2919daf0aad0e42b074");
+        assert_eq!(
+            hex::encode(t.hash()),
+            "2f3b65f87fa30c7fc1b5e2919daf0aad0e42b074"
+        );
         assert_eq!(
             t.script_pubkey().to_hex(),
             "76a9142f3b65f87fa30c7fc1b5e2919daf0aad0e42b07488ac"
@@ -206,7 +224,10 @@ mod tests {
         );
         assert_eq!(
             Address::parse_for("tBELxsiiaMVGQcY2Apf7hmzAaipD4YWTTj", Network::Mainnet),
-            Err(AddressError::WrongNetwork { expected: Network::Mainnet, found: Network::Testnet })
+            Err(AddressError::WrongNetwork {
+                expected: Network::Mainnet,
+                found: Network::Testnet
+            })
         );
         // A Bitcoin address: valid Base58Check, wrong version byte.
         assert_eq!(

@@ -163,12 +163,26 @@ pub struct Certificate {
 impl Attachment {
     /// A version-1 attachment.
     pub fn plain(body: AttachmentBody) -> Attachment {
-        Attachment { version: ATTACHMENT_VERSION_PLAIN, to_did: String::new(), from_did: String::new(), body }
+        Attachment {
+            version: ATTACHMENT_VERSION_PLAIN,
+            to_did: String::new(),
+            from_did: String::new(),
+            body,
+        }
     }
 
     /// A version-207 attachment addressed to avatar `to_did` (and optionally from `from_did`).
-    pub fn with_dids(body: AttachmentBody, to_did: impl Into<String>, from_did: impl Into<String>) -> Attachment {
-        Attachment { version: ATTACHMENT_VERSION_DID, to_did: to_did.into(), from_did: from_did.into(), body }
+    pub fn with_dids(
+        body: AttachmentBody,
+        to_did: impl Into<String>,
+        from_did: impl Into<String>,
+    ) -> Attachment {
+        Attachment {
+            version: ATTACHMENT_VERSION_DID,
+            to_did: to_did.into(),
+            from_did: from_did.into(),
+            body,
+        }
     }
 
     /// A plain ETP attachment.
@@ -262,7 +276,10 @@ impl Decode for Attachment {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u32("attachment version")?;
         if version != ATTACHMENT_VERSION_PLAIN && version != ATTACHMENT_VERSION_DID {
-            return Err(DecodeError::InvalidValue { field: "attachment version", value: version as u64 });
+            return Err(DecodeError::InvalidValue {
+                field: "attachment version",
+                value: version as u64,
+            });
         }
         let type_id = r.u32("attachment type")?;
         let (to_did, from_did) = if version == ATTACHMENT_VERSION_DID {
@@ -287,14 +304,24 @@ impl Decode for Attachment {
                     symbol: r.string("asset symbol")?,
                     quantity: r.u64("asset quantity")?,
                 }),
-                s => return Err(DecodeError::InvalidValue { field: "asset status", value: s as u64 }),
+                s => {
+                    return Err(DecodeError::InvalidValue {
+                        field: "asset status",
+                        value: s as u64,
+                    })
+                }
             },
             type_id::MESSAGE => AttachmentBody::Message(r.string("message")?),
             type_id::AVATAR => {
                 let status = match r.u32("avatar status")? {
                     1 => AvatarStatus::Register,
                     2 => AvatarStatus::Transfer,
-                    s => return Err(DecodeError::InvalidValue { field: "avatar status", value: s as u64 }),
+                    s => {
+                        return Err(DecodeError::InvalidValue {
+                            field: "avatar status",
+                            value: s as u64,
+                        })
+                    }
                 };
                 AttachmentBody::Avatar(AvatarBody {
                     status,
@@ -309,9 +336,19 @@ impl Decode for Attachment {
                 cert_type: CertType::from_u32(r.u32("cert type")?),
                 status: r.u8("cert status")?,
             }),
-            t => return Err(DecodeError::InvalidValue { field: "attachment type", value: t as u64 }),
+            t => {
+                return Err(DecodeError::InvalidValue {
+                    field: "attachment type",
+                    value: t as u64,
+                })
+            }
         };
-        Ok(Attachment { version, to_did, from_did, body })
+        Ok(Attachment {
+            version,
+            to_did,
+            from_did,
+            body,
+        })
     }
 }
 
@@ -357,7 +394,10 @@ mod tests {
         bytes.put_u32(9);
         assert!(matches!(
             Attachment::decode(&bytes),
-            Err(DecodeError::InvalidValue { field: "attachment type", value: 9 })
+            Err(DecodeError::InvalidValue {
+                field: "attachment type",
+                value: 9
+            })
         ));
     }
 }

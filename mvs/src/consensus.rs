@@ -162,7 +162,9 @@ pub enum RuleError {
         avatar: String,
     },
     /// An avatar transfer not spending the avatar, or an avatar spent and not re-output.
-    #[error("avatar {0} is not carried correctly (spend it to transfer it, re-output it when spent)")]
+    #[error(
+        "avatar {0} is not carried correctly (spend it to transfer it, re-output it when spent)"
+    )]
     AvatarNotOwned(String),
     /// A required certificate is missing.
     #[error("certificate {cert_type} for {symbol} is required")]
@@ -173,7 +175,9 @@ pub enum RuleError {
         cert_type: &'static str,
     },
     /// A certificate output that the transaction has no right to create.
-    #[error("certificate {cert_type} for {symbol} is held by someone else or cannot be created here")]
+    #[error(
+        "certificate {cert_type} for {symbol} is held by someone else or cannot be created here"
+    )]
     CertificateNotOwned {
         /// Symbol or domain.
         symbol: String,
@@ -216,7 +220,11 @@ pub struct Accounting {
 
 /// Checks every rule that depends only on the transaction and the outputs it spends
 /// (`spent[i]` for input `i`). Signatures are not checked here (see [`crate::sign`]).
-pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) -> Result<Accounting, RuleError> {
+pub fn check_transaction(
+    tx: &Transaction,
+    spent: &[&Output],
+    network: Network,
+) -> Result<Accounting, RuleError> {
     if tx.version == 0 || tx.version > MAX_TX_VERSION {
         return Err(RuleError::BadVersion(tx.version));
     }
@@ -227,7 +235,10 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
         return Err(RuleError::Empty("outputs"));
     }
     if spent.len() != tx.inputs.len() {
-        return Err(RuleError::PrevoutCountMismatch { inputs: tx.inputs.len(), prevouts: spent.len() });
+        return Err(RuleError::PrevoutCountMismatch {
+            inputs: tx.inputs.len(),
+            prevouts: spent.len(),
+        });
     }
     let mut seen = HashSet::with_capacity(tx.inputs.len());
     for input in &tx.inputs {
@@ -239,16 +250,24 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
         }
     }
 
-    let etp_in = spent.iter().try_fold(0u64, |acc, o| acc.checked_add(o.value)).ok_or(RuleError::ValueOverflow)?;
+    let etp_in = spent
+        .iter()
+        .try_fold(0u64, |acc, o| acc.checked_add(o.value))
+        .ok_or(RuleError::ValueOverflow)?;
     let etp_out = tx.total_output_value().ok_or(RuleError::ValueOverflow)?;
     if etp_out > etp_in {
-        return Err(RuleError::EtpInsufficient { inputs: etp_in, outputs: etp_out });
+        return Err(RuleError::EtpInsufficient {
+            inputs: etp_in,
+            outputs: etp_out,
+        });
     }
 
     let mut symbol: Option<String> = None;
     let mut note_symbol = |s: &str| -> Result<(), RuleError> {
         match &symbol {
-            Some(existing) if existing != s => Err(RuleError::MultipleSymbols(existing.clone(), s.to_string())),
+            Some(existing) if existing != s => {
+                Err(RuleError::MultipleSymbols(existing.clone(), s.to_string()))
+            }
             Some(_) => Ok(()),
             None => {
                 symbol = Some(s.to_string());
@@ -260,7 +279,9 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
     for o in spent {
         if let Some(s) = o.attachment.asset_symbol() {
             note_symbol(s)?;
-            asset_in = asset_in.checked_add(o.attachment.asset_quantity()).ok_or(RuleError::ValueOverflow)?;
+            asset_in = asset_in
+                .checked_add(o.attachment.asset_quantity())
+                .ok_or(RuleError::ValueOverflow)?;
         }
     }
 
@@ -272,7 +293,8 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
     for (i, o) in tx.outputs.iter().enumerate() {
         // Base58 encoding is costly: only done for attachments that name an address.
         let address_matches = |written: &str| {
-            Address::from_script(&o.script_pubkey, network).is_some_and(|a| a.to_string() == written)
+            Address::from_script(&o.script_pubkey, network)
+                .is_some_and(|a| a.to_string() == written)
         };
         match &o.attachment.body {
             AttachmentBody::Etp => {
@@ -284,17 +306,24 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
                 if issue_output.replace(i).is_some() {
                     return Err(RuleError::MultipleIssues);
                 }
-                Symbol::parse(&d.symbol).map_err(|reason| RuleError::BadSymbol { symbol: d.symbol.clone(), reason })?;
+                Symbol::parse(&d.symbol).map_err(|reason| RuleError::BadSymbol {
+                    symbol: d.symbol.clone(),
+                    reason,
+                })?;
                 check_asset_detail(d)?;
                 if !address_matches(&d.address) {
                     return Err(RuleError::AttachmentAddressMismatch(i));
                 }
                 note_symbol(&d.symbol)?;
-                asset_out = asset_out.checked_add(d.max_supply).ok_or(RuleError::ValueOverflow)?;
+                asset_out = asset_out
+                    .checked_add(d.max_supply)
+                    .ok_or(RuleError::ValueOverflow)?;
             }
             AttachmentBody::AssetTransfer(t) => {
                 note_symbol(&t.symbol)?;
-                asset_out = asset_out.checked_add(t.quantity).ok_or(RuleError::ValueOverflow)?;
+                asset_out = asset_out
+                    .checked_add(t.quantity)
+                    .ok_or(RuleError::ValueOverflow)?;
             }
             AttachmentBody::Message(m) => {
                 if m.len() > MAX_MESSAGE_LEN {
@@ -302,8 +331,10 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
                 }
             }
             AttachmentBody::Avatar(a) => {
-                AvatarName::parse(&a.symbol)
-                    .map_err(|reason| RuleError::BadAvatarName { name: a.symbol.clone(), reason })?;
+                AvatarName::parse(&a.symbol).map_err(|reason| RuleError::BadAvatarName {
+                    name: a.symbol.clone(),
+                    reason,
+                })?;
                 if !address_matches(&a.address) {
                     return Err(RuleError::AttachmentAddressMismatch(i));
                 }
@@ -333,7 +364,11 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
 
     // Quantities are conserved. An issue creates its whole supply from nothing, so a
     // transaction issuing a symbol cannot also spend that symbol.
-    let conserved = if issue_output.is_some() { asset_in == 0 } else { asset_in == asset_out };
+    let conserved = if issue_output.is_some() {
+        asset_in == 0
+    } else {
+        asset_in == asset_out
+    };
     if !conserved {
         return Err(RuleError::AssetNotConserved {
             symbol: symbol.clone().unwrap_or_default(),
@@ -350,9 +385,21 @@ pub fn check_transaction(tx: &Transaction, spent: &[&Output], network: Network) 
     };
     let required_fee = (issue_part + avatar_registrations * AVATAR_REGISTER_FEE).max(MIN_TX_FEE);
     if fee < required_fee {
-        return Err(RuleError::FeeTooLow { fee, required: required_fee });
+        return Err(RuleError::FeeTooLow {
+            fee,
+            required: required_fee,
+        });
     }
-    Ok(Accounting { etp_in, etp_out, fee, required_fee, symbol, issue_output, asset_in, asset_out })
+    Ok(Accounting {
+        etp_in,
+        etp_out,
+        fee,
+        required_fee,
+        symbol,
+        issue_output,
+        asset_in,
+        asset_out,
+    })
 }
 
 /// The locking script of the network's developer-community address (parsed once).
@@ -364,16 +411,25 @@ fn developer_community_script(network: Network) -> &'static crate::script::Scrip
         Network::Mainnet => &MAINNET,
         Network::Testnet => &TESTNET,
     };
-    cell.get_or_init(|| Address::parse(network.developer_community_address()).expect("constant address").script_pubkey())
+    cell.get_or_init(|| {
+        Address::parse(network.developer_community_address())
+            .expect("constant address")
+            .script_pubkey()
+    })
 }
 
 /// Range and length rules of an issue's asset detail.
 pub fn check_asset_detail(d: &crate::attachment::AssetDetail) -> Result<(), RuleError> {
     if d.decimal_number > MAX_DECIMALS {
-        return Err(RuleError::BadAssetDetail(format!("{} decimals (max {MAX_DECIMALS})", d.decimal_number)));
+        return Err(RuleError::BadAssetDetail(format!(
+            "{} decimals (max {MAX_DECIMALS})",
+            d.decimal_number
+        )));
     }
     if d.max_supply == 0 {
-        return Err(RuleError::BadAssetDetail("max supply must be positive".into()));
+        return Err(RuleError::BadAssetDetail(
+            "max supply must be positive".into(),
+        ));
     }
     if d.description.len() >= MAX_DESCRIPTION_LEN {
         return Err(RuleError::BadAssetDetail(format!(
@@ -389,7 +445,9 @@ pub fn check_asset_detail(d: &crate::attachment::AssetDetail) -> Result<(), Rule
     }
     let t = d.secondaryissue_threshold;
     if !(t <= 100 || t == crate::attachment::SECONDARY_ISSUE_FREE) {
-        return Err(RuleError::BadAssetDetail(format!("secondary issue threshold {t}")));
+        return Err(RuleError::BadAssetDetail(format!(
+            "secondary issue threshold {t}"
+        )));
     }
     Ok(())
 }

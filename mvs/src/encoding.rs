@@ -188,7 +188,11 @@ impl<'a> Reader<'a> {
 
     /// A count of following items; bounded by the remaining bytes (each item takes at
     /// least `min_item_size` bytes) so hostile input cannot make us allocate gigabytes.
-    pub fn count(&mut self, what: &'static str, min_item_size: usize) -> Result<usize, DecodeError> {
+    pub fn count(
+        &mut self,
+        what: &'static str,
+        min_item_size: usize,
+    ) -> Result<usize, DecodeError> {
         let n = self.varint(what)?;
         if n.saturating_mul(min_item_size as u64) > self.remaining() as u64 {
             return Err(DecodeError::LengthTooLarge(n, what));
@@ -241,7 +245,16 @@ mod tests {
 
     #[test]
     fn varint_round_trips_at_every_boundary() {
-        for v in [0u64, 0xFC, 0xFD, 0xFFFF, 0x1_0000, 0xFFFF_FFFF, 0x1_0000_0000, u64::MAX] {
+        for v in [
+            0u64,
+            0xFC,
+            0xFD,
+            0xFFFF,
+            0x1_0000,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             out.put_varint(v);
             assert_eq!(out.len(), varint_len(v));
@@ -260,6 +273,9 @@ mod tests {
     #[test]
     fn truncated_string_is_rejected() {
         let mut r = Reader::new(&[0x05, b'a', b'b']);
-        assert!(matches!(r.string("s"), Err(DecodeError::LengthTooLarge(5, "s"))));
+        assert!(matches!(
+            r.string("s"),
+            Err(DecodeError::LengthTooLarge(5, "s"))
+        ));
     }
 }

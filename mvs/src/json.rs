@@ -59,11 +59,12 @@ pub fn attachment_json(output: &Output) -> Value {
             m.insert("symbol".into(), json!(d.symbol));
             m.insert("max_supply".into(), json!(d.max_supply));
             m.insert("precision".into(), json!(d.decimal_number));
-            let threshold: i64 = if d.secondaryissue_threshold == crate::attachment::SECONDARY_ISSUE_FREE {
-                -1
-            } else {
-                d.secondaryissue_threshold as i64
-            };
+            let threshold: i64 =
+                if d.secondaryissue_threshold == crate::attachment::SECONDARY_ISSUE_FREE {
+                    -1
+                } else {
+                    d.secondaryissue_threshold as i64
+                };
             m.insert("secondaryissue_threshold".into(), json!(threshold));
             m.insert("is_secondaryissue".into(), json!(d.reserved[0]));
             m.insert("issuer".into(), json!(d.issuer));
@@ -120,12 +121,19 @@ pub fn attachment_from_json(v: &Value) -> Option<crate::attachment::Attachment> 
                 address: s("address")?,
                 description: s("description")?,
             }),
-            2 => AttachmentBody::AssetTransfer(AssetTransfer { symbol: s("symbol")?, quantity: n("quantity")? }),
+            2 => AttachmentBody::AssetTransfer(AssetTransfer {
+                symbol: s("symbol")?,
+                quantity: n("quantity")?,
+            }),
             _ => return None,
         },
         3 => AttachmentBody::Message(s("content")?),
         4 => AttachmentBody::Avatar(AvatarBody {
-            status: if n("status")? == 1 { AvatarStatus::Register } else { AvatarStatus::Transfer },
+            status: if n("status")? == 1 {
+                AvatarStatus::Register
+            } else {
+                AvatarStatus::Transfer
+            },
             symbol: s("symbol")?,
             address: s("address")?,
         }),

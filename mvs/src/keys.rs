@@ -42,7 +42,12 @@ pub struct PrivateKey {
 impl std::fmt::Debug for PrivateKey {
     // Never print key material: this type ends up in logs through `{:?}` of larger structs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PrivateKey({}, {})", self.network, self.public_key().address(self.network))
+        write!(
+            f,
+            "PrivateKey({}, {})",
+            self.network,
+            self.public_key().address(self.network)
+        )
     }
 }
 
@@ -121,7 +126,10 @@ impl PrivateKey {
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Vec<u8> {
         let msg = Message::from_digest(*digest);
         // libsecp256k1 always produces low-S signatures with an RFC 6979 nonce.
-        SECP256K1.sign_ecdsa(&msg, &self.secret).serialize_der().to_vec()
+        SECP256K1
+            .sign_ecdsa(&msg, &self.secret)
+            .serialize_der()
+            .to_vec()
     }
 }
 
@@ -197,7 +205,10 @@ mod tests {
             hex::encode(key.public_key().to_bytes()),
             "0320e8cee427771928544054986e9dc14f2a9d0bb7aea0ffcdb382023475b5bdbc"
         );
-        assert_eq!(key.address().to_string(), "tGBMcLr6dwfaMaoYiJgtZ3cYUbbGsbpb8t");
+        assert_eq!(
+            key.address().to_string(),
+            "tGBMcLr6dwfaMaoYiJgtZ3cYUbbGsbpb8t"
+        );
         assert_eq!(key.to_wif(), WIF);
     }
 
@@ -205,9 +216,18 @@ mod tests {
     fn bad_wif_is_rejected_with_reason() {
         let mut broken = WIF.to_string();
         broken.replace_range(10..11, "x");
-        assert!(matches!(PrivateKey::from_wif(&broken), Err(KeyError::InvalidWif(_))));
-        assert!(matches!(PrivateKey::from_bytes(&[0u8; 32], Network::Mainnet), Err(KeyError::OutOfRange)));
-        assert!(matches!(PrivateKey::from_bytes(&[1u8; 31], Network::Mainnet), Err(KeyError::WrongLength(31))));
+        assert!(matches!(
+            PrivateKey::from_wif(&broken),
+            Err(KeyError::InvalidWif(_))
+        ));
+        assert!(matches!(
+            PrivateKey::from_bytes(&[0u8; 32], Network::Mainnet),
+            Err(KeyError::OutOfRange)
+        ));
+        assert!(matches!(
+            PrivateKey::from_bytes(&[1u8; 31], Network::Mainnet),
+            Err(KeyError::WrongLength(31))
+        ));
     }
 
     #[test]

@@ -12,10 +12,10 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod attachment;
 pub mod builder;
 pub mod consensus;
 pub mod devnet;
-pub mod attachment;
 pub mod encoding;
 pub mod hash;
 pub mod json;

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An MVS network. Addresses and WIF keys encode it in their version byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
     /// The production chain ('M...' addresses).

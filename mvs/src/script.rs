@@ -69,7 +69,7 @@ impl Script {
         (s.len() == 25
             && s[..3] == [OP_DUP, OP_HASH160, 20]
             && s[23..] == [OP_EQUALVERIFY, OP_CHECKSIG])
-            .then(|| s[3..23].try_into().expect("length checked"))
+        .then(|| s[3..23].try_into().expect("length checked"))
     }
 
     /// The script hash of a standard P2SH script.
@@ -148,7 +148,13 @@ impl Script {
         // mvsd spells opcodes in upper case with the OP_ prefix.
         parts
             .into_iter()
-            .map(|p| if p.starts_with('[') || p.starts_with("0x") { p } else { format!("OP_{}", p.to_uppercase()) })
+            .map(|p| {
+                if p.starts_with('[') || p.starts_with("0x") {
+                    p
+                } else {
+                    format!("OP_{}", p.to_uppercase())
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -186,7 +192,10 @@ mod tests {
 
     #[test]
     fn p2pkh_asm_matches_mvsd() {
-        let hash: [u8; 20] = hex::decode("48b6adc8508180d58d2efe4a6068e7934fdf8b30").unwrap().try_into().unwrap();
+        let hash: [u8; 20] = hex::decode("48b6adc8508180d58d2efe4a6068e7934fdf8b30")
+            .unwrap()
+            .try_into()
+            .unwrap();
         let s = Script::p2pkh(&hash);
         assert_eq!(s.p2pkh_hash(), Some(hash));
         assert_eq!(

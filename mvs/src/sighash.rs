@@ -14,10 +14,17 @@ pub const SIGHASH_ALL: u32 = 1;
 ///
 /// Panics if `input_index` is out of range (a programming error, not bad data).
 pub fn sighash_all(tx: &Transaction, input_index: usize, spent_script: &Script) -> [u8; 32] {
-    assert!(input_index < tx.inputs.len(), "input index {input_index} out of range");
+    assert!(
+        input_index < tx.inputs.len(),
+        "input index {input_index} out of range"
+    );
     let mut copy = tx.clone();
     for (i, input) in copy.inputs.iter_mut().enumerate() {
-        input.script = if i == input_index { spent_script.clone() } else { Script::default() };
+        input.script = if i == input_index {
+            spent_script.clone()
+        } else {
+            Script::default()
+        };
     }
     let mut bytes = copy.encode();
     bytes.put_u32(SIGHASH_ALL);

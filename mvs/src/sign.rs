@@ -71,7 +71,9 @@ pub fn sign_input(
     if index >= tx.inputs.len() {
         return Err(SignError::NoSuchInput(index));
     }
-    let owner = spent_script.p2pkh_hash().ok_or(SignError::UnsupportedScript(index))?;
+    let owner = spent_script
+        .p2pkh_hash()
+        .ok_or(SignError::UnsupportedScript(index))?;
     let public_key = key.public_key();
     if public_key.hash160() != owner {
         return Err(SignError::WrongKey(index));
@@ -84,7 +86,11 @@ pub fn sign_input(
 }
 
 /// Signs every input; `keys[i]` and `spent[i]` belong to input `i`.
-pub fn sign_all(tx: &mut Transaction, keys: &[&PrivateKey], spent: &[&Script]) -> Result<(), SignError> {
+pub fn sign_all(
+    tx: &mut Transaction,
+    keys: &[&PrivateKey],
+    spent: &[&Script],
+) -> Result<(), SignError> {
     for (i, (key, script)) in keys.iter().zip(spent).enumerate() {
         sign_input(tx, i, key, script)?;
     }
@@ -93,8 +99,14 @@ pub fn sign_all(tx: &mut Transaction, keys: &[&PrivateKey], spent: &[&Script]) -
 
 /// Verifies input `index` against the output it spends.
 pub fn verify_input(tx: &Transaction, index: usize, spent: &Output) -> Result<(), VerifyError> {
-    let owner = spent.script_pubkey.p2pkh_hash().ok_or(VerifyError::UnsupportedScript(index))?;
-    let items = tx.inputs[index].script.pushes().ok_or(VerifyError::MalformedScriptSig(index))?;
+    let owner = spent
+        .script_pubkey
+        .p2pkh_hash()
+        .ok_or(VerifyError::UnsupportedScript(index))?;
+    let items = tx.inputs[index]
+        .script
+        .pushes()
+        .ok_or(VerifyError::MalformedScriptSig(index))?;
     let [sig_with_type, pubkey_bytes] = items[..] else {
         return Err(VerifyError::MalformedScriptSig(index));
     };
@@ -102,13 +114,17 @@ pub fn verify_input(tx: &Transaction, index: usize, spent: &Output) -> Result<()
         return Err(VerifyError::MalformedScriptSig(index));
     };
     if hash_type as u32 != SIGHASH_ALL {
-        return Err(VerifyError::WrongHashType { input: index, found: hash_type });
+        return Err(VerifyError::WrongHashType {
+            input: index,
+            found: hash_type,
+        });
     }
     // The address commits to the exact key bytes pushed (compressed or not).
     if hash160(pubkey_bytes) != owner {
         return Err(VerifyError::PublicKeyMismatch(index));
     }
-    let public_key = PublicKey::from_slice(pubkey_bytes).map_err(|_| VerifyError::InvalidPublicKey(index))?;
+    let public_key =
+        PublicKey::from_slice(pubkey_bytes).map_err(|_| VerifyError::InvalidPublicKey(index))?;
     if !is_strict_der(der) || !is_low_s(der) {
         return Err(VerifyError::NonCanonicalSignature(index));
     }
@@ -122,7 +138,10 @@ pub fn verify_input(tx: &Transaction, index: usize, spent: &Output) -> Result<()
 /// Verifies every input; `spent[i]` is the output input `i` spends.
 pub fn verify_transaction(tx: &Transaction, spent: &[&Output]) -> Result<(), VerifyError> {
     if spent.len() != tx.inputs.len() {
-        return Err(VerifyError::PrevoutCountMismatch { inputs: tx.inputs.len(), prevouts: spent.len() });
+        return Err(VerifyError::PrevoutCountMismatch {
+            inputs: tx.inputs.len(),
+            prevouts: spent.len(),
+        });
     }
     for (i, output) in spent.iter().enumerate() {
         verify_input(tx, i, output)?;
@@ -146,7 +165,8 @@ pub fn is_strict_der(sig: &[u8]) -> bool {
     }
     let r = &sig[4..4 + r_len];
     let s = &sig[6 + r_len..];
-    let canonical_int = |x: &[u8]| x[0] & 0x80 == 0 && !(x.len() > 1 && x[0] == 0 && x[1] & 0x80 == 0);
+    let canonical_int =
+        |x: &[u8]| x[0] & 0x80 == 0 && !(x.len() > 1 && x[0] == 0 && x[1] & 0x80 == 0);
     canonical_int(r) && canonical_int(s)
 }
 
@@ -169,11 +189,19 @@ mod tests {
     use crate::tx::{Input, OutPoint, TX_VERSION};
 
     fn one_input_tx(key: &PrivateKey) -> (Transaction, Output) {
-        let spent = Output { value: 5_000, script_pubkey: key.address().script_pubkey(), attachment: Attachment::etp() };
+        let spent = Output {
+            value: 5_000,
+            script_pubkey: key.address().script_pubkey(),
+            attachment: Attachment::etp(),
+        };
         let tx = Transaction {
             version: TX_VERSION,
             inputs: vec![Input::unsigned(OutPoint::new(Hash256([9; 32]), 0))],
-            outputs: vec![Output { value: 4_000, script_pubkey: key.address().script_pubkey(), attachment: Attachment::etp() }],
+            outputs: vec![Output {
+                value: 4_000,
+                script_pubkey: key.address().script_pubkey(),
+                attachment: Attachment::etp(),
+            }],
             lock_time: 0,
         };
         (tx, spent)
@@ -188,10 +216,16 @@ mod tests {
 
         let mut changed = tx.clone();
         changed.outputs[0].value += 1;
-        assert_eq!(verify_transaction(&changed, &[&spent]), Err(VerifyError::BadSignature(0)));
+        assert_eq!(
+            verify_transaction(&changed, &[&spent]),
+            Err(VerifyError::BadSignature(0))
+        );
 
         let other = PrivateKey::generate(Network::Testnet);
-        assert_eq!(sign_input(&mut tx.clone(), 0, &other, &spent.script_pubkey), Err(SignError::WrongKey(0)));
+        assert_eq!(
+            sign_input(&mut tx.clone(), 0, &other, &spent.script_pubkey),
+            Err(SignError::WrongKey(0))
+        );
     }
 
     #[test]
@@ -204,7 +238,9 @@ mod tests {
         let sig = secp256k1::ecdsa::Signature::from_der(der).unwrap();
         // Flip S to n - S: still a valid ECDSA signature, but malleated.
         let compact = sig.serialize_compact();
-        let s = secp256k1::SecretKey::from_slice(&compact[32..]).unwrap().negate();
+        let s = secp256k1::SecretKey::from_slice(&compact[32..])
+            .unwrap()
+            .negate();
         let mut high = compact;
         high[32..].copy_from_slice(&s.secret_bytes());
         let high_sig = secp256k1::ecdsa::Signature::from_compact(&high).unwrap();
@@ -212,7 +248,10 @@ mod tests {
         der_high.push(1);
         let pubkey = items[1].to_vec();
         tx.inputs[0].script = Script::from_pushes(&[&der_high, &pubkey]);
-        assert_eq!(verify_transaction(&tx, &[&spent]), Err(VerifyError::NonCanonicalSignature(0)));
+        assert_eq!(
+            verify_transaction(&tx, &[&spent]),
+            Err(VerifyError::NonCanonicalSignature(0))
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ pub enum SymbolError {
     ReservedWord(&'static str),
 }
 
-fn check_common(s: &str, allowed: fn(char) -> bool, allowed_text: &'static str) -> Result<(), SymbolError> {
+fn check_common(
+    s: &str,
+    allowed: fn(char) -> bool,
+    allowed_text: &'static str,
+) -> Result<(), SymbolError> {
     let len = s.chars().count();
     if !(SYMBOL_MIN_LEN..=SYMBOL_MAX_LEN).contains(&len) {
         return Err(SymbolError::Length(len));
@@ -50,7 +54,11 @@ pub struct Symbol(String);
 impl Symbol {
     /// Checks every symbol rule; nothing is normalised (lower case is an error).
     pub fn parse(s: &str) -> Result<Symbol, SymbolError> {
-        check_common(s, |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.', "A-Z, 0-9 and '.'")?;
+        check_common(
+            s,
+            |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.',
+            "A-Z, 0-9 and '.'",
+        )?;
         Ok(Symbol(s.to_string()))
     }
 
@@ -119,10 +127,22 @@ mod tests {
         assert_eq!(Symbol::parse("ABC").unwrap().domain(), "ABC");
         assert_eq!(Symbol::parse("AB"), Err(SymbolError::Length(2)));
         assert_eq!(Symbol::parse(&"A".repeat(64)), Err(SymbolError::Length(64)));
-        assert!(matches!(Symbol::parse("shop"), Err(SymbolError::InvalidCharacter('s', _))));
-        assert!(matches!(Symbol::parse("SHOP-X"), Err(SymbolError::InvalidCharacter('-', _))));
-        assert_eq!(Symbol::parse("BASKET"), Err(SymbolError::ReservedWord("ASK")));
-        assert_eq!(Symbol::parse("MYTOKEN.X"), Err(SymbolError::ReservedWord("TOKEN")));
+        assert!(matches!(
+            Symbol::parse("shop"),
+            Err(SymbolError::InvalidCharacter('s', _))
+        ));
+        assert!(matches!(
+            Symbol::parse("SHOP-X"),
+            Err(SymbolError::InvalidCharacter('-', _))
+        ));
+        assert_eq!(
+            Symbol::parse("BASKET"),
+            Err(SymbolError::ReservedWord("ASK"))
+        );
+        assert_eq!(
+            Symbol::parse("MYTOKEN.X"),
+            Err(SymbolError::ReservedWord("TOKEN"))
+        );
         assert_eq!(Symbol::parse("ETP"), Err(SymbolError::ReservedWord("ETP")));
     }
 
@@ -131,8 +151,14 @@ mod tests {
         assert!(AvatarName::parse("alice.avatar").is_ok());
         assert!(AvatarName::parse("bob_1@shop-x").is_ok());
         assert_eq!(AvatarName::parse("Alice").unwrap().unique_key(), "alice");
-        assert_eq!(AvatarName::parse("myetp"), Err(SymbolError::ReservedWord("ETP")));
-        assert!(matches!(AvatarName::parse("al ice"), Err(SymbolError::InvalidCharacter(' ', _))));
+        assert_eq!(
+            AvatarName::parse("myetp"),
+            Err(SymbolError::ReservedWord("ETP"))
+        );
+        assert!(matches!(
+            AvatarName::parse("al ice"),
+            Err(SymbolError::InvalidCharacter(' ', _))
+        ));
         assert_eq!(AvatarName::parse("ab"), Err(SymbolError::Length(2)));
     }
 }

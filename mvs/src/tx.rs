@@ -24,7 +24,10 @@ pub struct OutPoint {
 
 impl OutPoint {
     /// The previous output of a coinbase input.
-    pub const NULL: OutPoint = OutPoint { txid: Hash256::ZERO, index: u32::MAX };
+    pub const NULL: OutPoint = OutPoint {
+        txid: Hash256::ZERO,
+        index: u32::MAX,
+    };
 
     /// An outpoint from its parts.
     pub fn new(txid: Txid, index: u32) -> OutPoint {
@@ -57,7 +60,11 @@ pub struct Input {
 impl Input {
     /// An unsigned input spending `previous_output`.
     pub fn unsigned(previous_output: OutPoint) -> Input {
-        Input { previous_output, script: Script::default(), sequence: SEQUENCE_FINAL }
+        Input {
+            previous_output,
+            script: Script::default(),
+            sequence: SEQUENCE_FINAL,
+        }
     }
 }
 
@@ -98,7 +105,9 @@ impl Transaction {
 
     /// Sum of output values, or `None` on overflow.
     pub fn total_output_value(&self) -> Option<u64> {
-        self.outputs.iter().try_fold(0u64, |acc, o| acc.checked_add(o.value))
+        self.outputs
+            .iter()
+            .try_fold(0u64, |acc, o| acc.checked_add(o.value))
     }
 }
 
@@ -111,7 +120,10 @@ impl Encode for OutPoint {
 
 impl Decode for OutPoint {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(OutPoint { txid: Hash256(r.array("previous txid")?), index: r.u32("previous index")? })
+        Ok(OutPoint {
+            txid: Hash256(r.array("previous txid")?),
+            index: r.u32("previous index")?,
+        })
     }
 }
 
@@ -171,10 +183,19 @@ impl Decode for Transaction {
         let version = r.u32("transaction version")?;
         // Smallest encodings: input 41 bytes, output 17 bytes.
         let n_in = r.count("input count", 41)?;
-        let inputs = (0..n_in).map(|_| Input::decode_from(r)).collect::<Result<Vec<_>, _>>()?;
+        let inputs = (0..n_in)
+            .map(|_| Input::decode_from(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let n_out = r.count("output count", 17)?;
-        let outputs = (0..n_out).map(|_| Output::decode_from(r)).collect::<Result<Vec<_>, _>>()?;
+        let outputs = (0..n_out)
+            .map(|_| Output::decode_from(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let lock_time = r.u32("lock time")?;
-        Ok(Transaction { version, inputs, outputs, lock_time })
+        Ok(Transaction {
+            version,
+            inputs,
+            outputs,
+            lock_time,
+        })
     }
 }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use mvs::builder::{AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue, Spendable};
+use mvs::builder::{
+    AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue,
+    Spendable,
+};
 use mvs::consensus::{COIN, MAX_DEVELOPER_SHARE, MIN_TX_FEE};
 use mvs::devnet::{spawn, DevnetConfig, DevnetHandle};
 use mvs::encoding::Encode;
@@ -55,7 +58,11 @@ async fn etp_inputs(client: &Client, key: &PrivateKey) -> Vec<Spendable> {
         .await
         .unwrap()
         .iter()
-        .map(|u| Spendable { outpoint: u.outpoint().unwrap(), output: u.to_output().unwrap(), key: key.clone() })
+        .map(|u| Spendable {
+            outpoint: u.outpoint().unwrap(),
+            output: u.to_output().unwrap(),
+            key: key.clone(),
+        })
         .collect()
 }
 
@@ -65,7 +72,11 @@ async fn asset_inputs(client: &Client, key: &PrivateKey) -> Vec<Spendable> {
         .await
         .unwrap()
         .iter()
-        .map(|u| Spendable { outpoint: u.outpoint().unwrap(), output: u.to_output().unwrap(), key: key.clone() })
+        .map(|u| Spendable {
+            outpoint: u.outpoint().unwrap(),
+            output: u.to_output().unwrap(),
+            key: key.clone(),
+        })
         .collect()
 }
 
@@ -109,7 +120,10 @@ async fn award_tx(n: &Net, quantities: &[u64]) -> Transaction {
         network: Network::Testnet,
         symbol: SYMBOL.into(),
         asset_inputs: asset_inputs(&n.client, &n.shop).await,
-        recipients: quantities.iter().map(|q| Recipient::address(n.alice.address(), *q)).collect(),
+        recipients: quantities
+            .iter()
+            .map(|q| Recipient::address(n.alice.address(), *q))
+            .collect(),
         asset_change: n.shop.address(),
         fee_inputs: etp_inputs(&n.client, &n.fee).await,
         fee_change: n.fee.address(),
@@ -121,7 +135,9 @@ async fn award_tx(n: &Net, quantities: &[u64]) -> Transaction {
 
 /// Registers the shop's avatar and issues SHOP.POINTS, confirmed.
 async fn with_asset(n: &Net) {
-    send(&n.client, &register_avatar(n, "shopavatar", &n.shop).await).await.unwrap();
+    send(&n.client, &register_avatar(n, "shopavatar", &n.shop).await)
+        .await
+        .unwrap();
     // The issue spends the registration's pending change: chained pool transactions work.
     send(&n.client, &issue_tx(n, SYMBOL).await).await.unwrap();
     n.client.generate(1).await.unwrap();
@@ -132,7 +148,10 @@ fn assert_rejected(result: Result<mvs::tx::Txid, RpcError>, code: i64, needle: &
         Err(e @ RpcError::Rejected { .. }) => {
             assert!(e.is_definitely_rejected() && !e.is_outcome_unknown());
             assert_eq!(e.code(), Some(code), "{e}");
-            assert!(e.to_string().to_lowercase().contains(needle), "{e} should mention {needle:?}");
+            assert!(
+                e.to_string().to_lowercase().contains(needle),
+                "{e} should mention {needle:?}"
+            );
         }
         other => panic!("expected rejection {code} {needle:?}, got {other:?}"),
     }
@@ -142,43 +161,109 @@ fn assert_rejected(result: Result<mvs::tx::Txid, RpcError>, code: i64, needle: &
 async fn issue_award_and_queries() {
     let n = start().await;
     assert_eq!(n.client.get_height().await.unwrap(), 0);
-    let genesis = n.client.get_address_etp(&n.fee.address().to_string()).await.unwrap();
+    let genesis = n
+        .client
+        .get_address_etp(&n.fee.address().to_string())
+        .await
+        .unwrap();
     assert_eq!(genesis.confirmed, 1_000 * COIN);
 
     with_asset(&n).await;
     assert_eq!(n.client.get_height().await.unwrap(), 1);
     let asset = n.client.get_asset(SYMBOL).await.unwrap();
-    assert_eq!((asset.maximum_supply, asset.decimal_number, asset.height), (1_000_000, 2, 1));
+    assert_eq!(
+        (asset.maximum_supply, asset.decimal_number, asset.height),
+        (1_000_000, 2, 1)
+    );
     let did = n.client.get_did("shopavatar").await.unwrap();
     assert_eq!(did.address, n.shop.address().to_string());
-    assert_eq!(n.client.get_did(&n.shop.address().to_string()).await.unwrap().symbol, "shopavatar");
+    assert_eq!(
+        n.client
+            .get_did(&n.shop.address().to_string())
+            .await
+            .unwrap()
+            .symbol,
+        "shopavatar"
+    );
 
     let award = award_tx(&n, &[100, 250]).await;
     let txid = send(&n.client, &award).await.unwrap();
     assert_eq!(txid, award.txid());
-    assert_eq!(n.client.get_tx(&txid).await.unwrap().height, 0, "unconfirmed height is 0");
-    let pending = n.client.get_address_asset(&n.alice.address().to_string(), Some(SYMBOL)).await.unwrap();
+    assert_eq!(
+        n.client.get_tx(&txid).await.unwrap().height,
+        0,
+        "unconfirmed height is 0"
+    );
+    let pending = n
+        .client
+        .get_address_asset(&n.alice.address().to_string(), Some(SYMBOL))
+        .await
+        .unwrap();
     assert_eq!((pending[0].confirmed, pending[0].quantity), (0, 350));
 
     let hashes = n.client.generate(2).await.unwrap();
     let info = n.client.get_tx(&txid).await.unwrap();
     assert_eq!(info.height, 2);
-    assert_eq!(n.client.get_height().await.unwrap() - info.height + 1, 2, "confirmations");
-    let block = n.client.get_block(BlockRef::Hash(hashes[0].clone())).await.unwrap();
+    assert_eq!(
+        n.client.get_height().await.unwrap() - info.height + 1,
+        2,
+        "confirmations"
+    );
+    let block = n
+        .client
+        .get_block(BlockRef::Hash(hashes[0].clone()))
+        .await
+        .unwrap();
     assert_eq!(block.number, 2);
-    assert!(block.transactions.iter().any(|t| t.hash == txid.to_string()));
-    assert_eq!(n.client.get_block(BlockRef::Height(2)).await.unwrap().hash, hashes[0]);
+    assert!(block
+        .transactions
+        .iter()
+        .any(|t| t.hash == txid.to_string()));
+    assert_eq!(
+        n.client.get_block(BlockRef::Height(2)).await.unwrap().hash,
+        hashes[0]
+    );
 
-    let alice = n.client.get_address_asset(&n.alice.address().to_string(), None).await.unwrap();
-    assert_eq!((alice[0].symbol.as_str(), alice[0].confirmed, alice[0].quantity), (SYMBOL, 350, 350));
-    let shop = n.client.get_address_asset(&n.shop.address().to_string(), Some(SYMBOL)).await.unwrap();
+    let alice = n
+        .client
+        .get_address_asset(&n.alice.address().to_string(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            alice[0].symbol.as_str(),
+            alice[0].confirmed,
+            alice[0].quantity
+        ),
+        (SYMBOL, 350, 350)
+    );
+    let shop = n
+        .client
+        .get_address_asset(&n.shop.address().to_string(), Some(SYMBOL))
+        .await
+        .unwrap();
     assert_eq!(shop[0].confirmed, 1_000_000 - 350);
     assert_eq!(n.client.get_raw_tx(&txid).await.unwrap(), award);
-    assert_eq!(n.client.decode_raw_tx(&award.encode_hex()).await.unwrap().hash, txid.to_string());
+    assert_eq!(
+        n.client
+            .decode_raw_tx(&award.encode_hex())
+            .await
+            .unwrap()
+            .hash,
+        txid.to_string()
+    );
 
-    let valid = n.client.validate_address(&n.alice.address().to_string()).await.unwrap();
+    let valid = n
+        .client
+        .validate_address(&n.alice.address().to_string())
+        .await
+        .unwrap();
     assert!(valid.is_valid && valid.testnet);
-    let mainnet = n.client.validate_address(&PrivateKey::generate(Network::Mainnet).address().to_string()).await.unwrap();
+    let mainnet = n
+        .client
+        .validate_address(&PrivateKey::generate(Network::Mainnet).address().to_string())
+        .await
+        .unwrap();
     assert!(!mainnet.is_valid);
     // Already known counts as success for a broadcaster.
     let again = send(&n.client, &award).await.unwrap_err();
@@ -204,11 +289,19 @@ async fn double_spend_is_rejected() {
     };
     let second = second_builder.build().unwrap();
     send(&n.client, &first).await.unwrap();
-    assert_rejected(send(&n.client, &second).await, codes::TX_VALIDATE_FAILED, "double spend");
+    assert_rejected(
+        send(&n.client, &second).await,
+        codes::TX_VALIDATE_FAILED,
+        "double spend",
+    );
     n.client.generate(1).await.unwrap();
     // Still a double spend once the first is confirmed.
     second_builder.recipients = vec![Recipient::address(n.alice.address(), 12)];
-    assert_rejected(send(&n.client, &second_builder.build().unwrap()).await, codes::TX_VALIDATE_FAILED, "double spend");
+    assert_rejected(
+        send(&n.client, &second_builder.build().unwrap()).await,
+        codes::TX_VALIDATE_FAILED,
+        "double spend",
+    );
     n.handle.shutdown().await;
 }
 
@@ -230,9 +323,17 @@ async fn asset_inflation_is_rejected() {
     if let mvs::attachment::AttachmentBody::AssetTransfer(t) = &mut tx.outputs[0].attachment.body {
         t.quantity += 10;
     }
-    let spent: Vec<_> = assets.iter().chain(&fees).map(|s| (s.key.clone(), s.output.clone())).collect();
+    let spent: Vec<_> = assets
+        .iter()
+        .chain(&fees)
+        .map(|s| (s.key.clone(), s.output.clone()))
+        .collect();
     resign(&mut tx, &spent);
-    assert_rejected(send(&n.client, &tx).await, codes::TX_VALIDATE_FAILED, "asset");
+    assert_rejected(
+        send(&n.client, &tx).await,
+        codes::TX_VALIDATE_FAILED,
+        "asset",
+    );
     n.handle.shutdown().await;
 }
 
@@ -243,7 +344,11 @@ async fn wrong_signature_is_rejected() {
     let mut tx = award_tx(&n, &[10]).await;
     // Changing an output after signing invalidates every signature.
     tx.outputs.last_mut().unwrap().value -= 1;
-    assert_rejected(send(&n.client, &tx).await, codes::TX_VALIDATE_FAILED, "signature");
+    assert_rejected(
+        send(&n.client, &tx).await,
+        codes::TX_VALIDATE_FAILED,
+        "signature",
+    );
 
     // A signature by a key that does not own the input.
     let mut stolen = award_tx(&n, &[10]).await;
@@ -253,7 +358,11 @@ async fn wrong_signature_is_rejected() {
     fake.script_pubkey = thief.address().script_pubkey();
     let last = stolen.inputs.len() - 1;
     sign_input(&mut stolen, last, &thief, &fake.script_pubkey).unwrap();
-    assert_rejected(send(&n.client, &stolen).await, codes::TX_VALIDATE_FAILED, "signature");
+    assert_rejected(
+        send(&n.client, &stolen).await,
+        codes::TX_VALIDATE_FAILED,
+        "signature",
+    );
     n.handle.shutdown().await;
 }
 
@@ -271,7 +380,11 @@ async fn unknown_input_is_rejected() {
     }
     .build()
     .unwrap();
-    assert_rejected(send(&n.client, &tx).await, codes::TX_VALIDATE_FAILED, "input not found");
+    assert_rejected(
+        send(&n.client, &tx).await,
+        codes::TX_VALIDATE_FAILED,
+        "input not found",
+    );
     n.handle.shutdown().await;
 }
 
@@ -296,7 +409,11 @@ async fn fee_below_minimum_is_rejected() {
     let mut cheap = register_avatar(&n, "cheap.one", &n.alice).await;
     cheap.outputs[1].value += COIN / 2;
     resign(&mut cheap, &[(n.fee.clone(), input.output.clone())]);
-    assert_rejected(send(&n.client, &cheap).await, codes::TX_VALIDATE_FAILED, "fee");
+    assert_rejected(
+        send(&n.client, &cheap).await,
+        codes::TX_VALIDATE_FAILED,
+        "fee",
+    );
     n.handle.shutdown().await;
 }
 
@@ -304,23 +421,43 @@ async fn fee_below_minimum_is_rejected() {
 async fn duplicate_symbol_and_avatar_are_rejected() {
     let n = start().await;
     with_asset(&n).await;
-    assert_rejected(send(&n.client, &issue_tx(&n, SYMBOL).await).await, codes::SYMBOL_EXISTS, "already exists");
+    assert_rejected(
+        send(&n.client, &issue_tx(&n, SYMBOL).await).await,
+        codes::SYMBOL_EXISTS,
+        "already exists",
+    );
     // Under the now-held SHOP domain nobody else may auto-issue the domain certificate.
-    assert_rejected(send(&n.client, &issue_tx(&n, "SHOP.MORE").await).await, codes::TX_VALIDATE_FAILED, "domain");
+    assert_rejected(
+        send(&n.client, &issue_tx(&n, "SHOP.MORE").await).await,
+        codes::TX_VALIDATE_FAILED,
+        "domain",
+    );
     // Avatar names are unique regardless of case.
     let dup = register_avatar(&n, "ShopAvatar", &n.alice).await;
-    assert_rejected(send(&n.client, &dup).await, codes::AVATAR_EXISTS, "already exists");
+    assert_rejected(
+        send(&n.client, &dup).await,
+        codes::AVATAR_EXISTS,
+        "already exists",
+    );
     // A pending issue also blocks the symbol.
     let other = issue_tx(&n, "NEWSHOP.X").await;
     send(&n.client, &other).await.unwrap();
-    assert_rejected(send(&n.client, &issue_tx(&n, "NEWSHOP.X").await).await, codes::SYMBOL_EXISTS, "already exists");
+    assert_rejected(
+        send(&n.client, &issue_tx(&n, "NEWSHOP.X").await).await,
+        codes::SYMBOL_EXISTS,
+        "already exists",
+    );
     n.handle.shutdown().await;
 }
 
 #[tokio::test]
 async fn issuer_avatar_must_exist() {
     let n = start().await;
-    assert_rejected(send(&n.client, &issue_tx(&n, SYMBOL).await).await, codes::AVATAR_NOT_FOUND, "shopavatar");
+    assert_rejected(
+        send(&n.client, &issue_tx(&n, SYMBOL).await).await,
+        codes::AVATAR_NOT_FOUND,
+        "shopavatar",
+    );
     let e = n.client.get_did("nobody").await.unwrap_err();
     assert_eq!(e.code(), Some(codes::AVATAR_NOT_FOUND));
     n.handle.shutdown().await;
@@ -338,13 +475,25 @@ async fn reorg_returns_transaction_to_the_pool() {
 
     n.client.invalidate_block(&hashes[0]).await.unwrap();
     assert_eq!(n.client.get_height().await.unwrap(), 1);
-    assert_eq!(n.client.get_tx(&txid).await.unwrap().height, 0, "back in the pool");
-    let alice = n.client.get_address_asset(&n.alice.address().to_string(), Some(SYMBOL)).await.unwrap();
+    assert_eq!(
+        n.client.get_tx(&txid).await.unwrap().height,
+        0,
+        "back in the pool"
+    );
+    let alice = n
+        .client
+        .get_address_asset(&n.alice.address().to_string(), Some(SYMBOL))
+        .await
+        .unwrap();
     assert_eq!((alice[0].confirmed, alice[0].quantity), (0, 5));
 
     n.client.generate(1).await.unwrap();
     assert_eq!(n.client.get_tx(&txid).await.unwrap().height, 2);
-    let e = n.client.invalidate_block(&"00".repeat(32)).await.unwrap_err();
+    let e = n
+        .client
+        .invalidate_block(&"00".repeat(32))
+        .await
+        .unwrap_err();
     assert!(e.is_definitely_rejected());
     n.handle.shutdown().await;
 }
@@ -358,15 +507,30 @@ async fn restart_keeps_history_and_balances() {
     let txid = send(&n.client, &award_tx(&n, &[42]).await).await.unwrap();
     let hashes = n.client.generate(3).await.unwrap();
     n.client.invalidate_block(&hashes[2]).await.unwrap();
-    let fee_balance = n.client.get_address_etp(&fee.address().to_string()).await.unwrap();
+    let fee_balance = n
+        .client
+        .get_address_etp(&fee.address().to_string())
+        .await
+        .unwrap();
     let alice = n.alice.clone();
     n.handle.shutdown().await;
 
     let again = start_with(fee.clone(), Some(dir.path().to_path_buf())).await;
     assert_eq!(again.client.get_height().await.unwrap(), 3);
     assert_eq!(again.client.get_tx(&txid).await.unwrap().height, 2);
-    assert_eq!(again.client.get_address_etp(&fee.address().to_string()).await.unwrap(), fee_balance);
-    let a = again.client.get_address_asset(&alice.address().to_string(), Some(SYMBOL)).await.unwrap();
+    assert_eq!(
+        again
+            .client
+            .get_address_etp(&fee.address().to_string())
+            .await
+            .unwrap(),
+        fee_balance
+    );
+    let a = again
+        .client
+        .get_address_asset(&alice.address().to_string(), Some(SYMBOL))
+        .await
+        .unwrap();
     assert_eq!(a[0].confirmed, 42);
     assert_eq!(again.client.get_asset(SYMBOL).await.unwrap().height, 1);
     again.handle.shutdown().await;
@@ -375,7 +539,11 @@ async fn restart_keeps_history_and_balances() {
 #[tokio::test]
 async fn client_tells_rejection_from_unknown_outcome() {
     let n = start().await;
-    let missing = n.client.get_tx(&mvs::hash::Hash256([1; 32])).await.unwrap_err();
+    let missing = n
+        .client
+        .get_tx(&mvs::hash::Hash256([1; 32]))
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), Some(codes::TX_NOT_FOUND));
     let bad = n.client.call("nosuchmethod", vec![]).await.unwrap_err();
     assert_eq!(bad.code(), Some(codes::METHOD_NOT_FOUND));
@@ -383,8 +551,14 @@ async fn client_tells_rejection_from_unknown_outcome() {
     n.handle.shutdown().await;
 
     // Nobody listens any more: the outcome of a call is unknown, not a rejection.
-    let gone = Client::new(url, Duration::from_secs(2)).get_height().await.unwrap_err();
-    assert!(gone.is_outcome_unknown() && !gone.is_definitely_rejected(), "{gone:?}");
+    let gone = Client::new(url, Duration::from_secs(2))
+        .get_height()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.is_outcome_unknown() && !gone.is_definitely_rejected(),
+        "{gone:?}"
+    );
 
     // A server that accepts but never answers: timeout.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -411,6 +585,9 @@ async fn blocks_are_produced_on_the_interval() {
     let client = Client::new(handle.rpc_url(), Duration::from_secs(5));
     tokio::time::sleep(Duration::from_millis(550)).await;
     let height = client.get_height().await.unwrap();
-    assert!(height >= 2, "height {height} after 550 ms at 100 ms per block");
+    assert!(
+        height >= 2,
+        "height {height} after 550 ms at 100 ms per block"
+    );
     handle.shutdown().await;
 }

@@ -14,8 +14,14 @@ fn keys_match_the_vectors() {
     let v = common::vectors();
     for k in v["keys"].as_array().unwrap() {
         let key = mvs::keys::PrivateKey::from_wif(k["wif"].as_str().unwrap()).unwrap();
-        assert_eq!(hex::encode(key.to_bytes()), k["private_key_hex"].as_str().unwrap());
-        assert_eq!(hex::encode(key.public_key().to_bytes()), k["public_key_hex"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(key.to_bytes()),
+            k["private_key_hex"].as_str().unwrap()
+        );
+        assert_eq!(
+            hex::encode(key.public_key().to_bytes()),
+            k["public_key_hex"].as_str().unwrap()
+        );
         assert_eq!(key.address().to_string(), k["address"].as_str().unwrap());
         assert_eq!(key.to_wif(), k["wif"].as_str().unwrap());
     }
@@ -31,8 +37,16 @@ fn every_vector_round_trips_byte_identically_with_its_txid() {
         let raw = t["raw_hex"].as_str().unwrap();
         let tx = Transaction::decode_hex(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(tx.encode_hex(), raw, "{name}: re-encoding differs");
-        assert_eq!(tx.txid().to_string(), t["txid"].as_str().unwrap(), "{name}: txid");
-        assert_eq!(Transaction::decode(&tx.encode()).unwrap(), tx, "{name}: decode(encode(x)) != x");
+        assert_eq!(
+            tx.txid().to_string(),
+            t["txid"].as_str().unwrap(),
+            "{name}: txid"
+        );
+        assert_eq!(
+            Transaction::decode(&tx.encode()).unwrap(),
+            tx,
+            "{name}: decode(encode(x)) != x"
+        );
     }
 }
 
@@ -41,7 +55,12 @@ fn every_vector_decodes_to_the_json_metaversejs_printed() {
     let v = common::vectors();
     for t in v["transactions"].as_array().unwrap() {
         let tx = Transaction::decode_hex(t["raw_hex"].as_str().unwrap()).unwrap();
-        assert_eq!(mvs::json::transaction_json(&tx, Network::Testnet), t["decoded"], "{}", t["name"]);
+        assert_eq!(
+            mvs::json::transaction_json(&tx, Network::Testnet),
+            t["decoded"],
+            "{}",
+            t["name"]
+        );
     }
 }
 
@@ -84,7 +103,13 @@ fn re_signing_the_unsigned_vector_reproduces_metaversejs_signatures() {
             input.script = Default::default();
         }
         for (i, p) in common::prevouts(t).iter().enumerate() {
-            sign_input(&mut tx, i, common::key_for(&keys, &p.address), &p.output.script_pubkey).unwrap();
+            sign_input(
+                &mut tx,
+                i,
+                common::key_for(&keys, &p.address),
+                &p.output.script_pubkey,
+            )
+            .unwrap();
         }
         assert_eq!(tx, signed, "{}: RFC 6979 signatures differ", t["name"]);
     }
@@ -95,7 +120,10 @@ mod builders_reproduce_vectors {
     //! byte for byte (same layout, same RFC 6979 signatures, same txid).
 
     use super::common::{self, Prevout};
-    use mvs::builder::{AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue, Spendable};
+    use mvs::builder::{
+        AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue,
+        Spendable,
+    };
     use mvs::consensus::MAX_DEVELOPER_SHARE;
     use mvs::keys::PrivateKey;
     use mvs::symbol::{AvatarName, Symbol};
@@ -106,17 +134,35 @@ mod builders_reproduce_vectors {
     fn vector(name: &str) -> (Value, Vec<PrivateKey>) {
         let v = common::vectors();
         let keys = common::keys(&v);
-        let t = v["transactions"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+        let t = v["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone();
         (t, keys)
     }
 
     fn spendable(p: &Prevout, keys: &[PrivateKey]) -> Spendable {
-        Spendable { outpoint: p.outpoint, output: p.output.clone(), key: common::key_for(keys, &p.address).clone() }
+        Spendable {
+            outpoint: p.outpoint,
+            output: p.output.clone(),
+            key: common::key_for(keys, &p.address).clone(),
+        }
     }
 
     fn assert_same(tx: &Transaction, t: &Value) {
-        assert_eq!(tx.txid().to_string(), t["txid"].as_str().unwrap(), "{}", t["name"]);
-        assert_eq!(mvs::encoding::Encode::encode_hex(tx), t["raw_hex"].as_str().unwrap());
+        assert_eq!(
+            tx.txid().to_string(),
+            t["txid"].as_str().unwrap(),
+            "{}",
+            t["name"]
+        );
+        assert_eq!(
+            mvs::encoding::Encode::encode_hex(tx),
+            t["raw_hex"].as_str().unwrap()
+        );
     }
 
     #[test]
@@ -143,7 +189,9 @@ mod builders_reproduce_vectors {
         let (t, k) = vector("mst_batched_award");
         let p = common::prevouts(&t);
         let to = [2, 3, 2, 3, 2];
-        let recipients = (0..5).map(|i| Recipient::address(k[to[i]].address(), 10 * (i as u64 + 1))).collect();
+        let recipients = (0..5)
+            .map(|i| Recipient::address(k[to[i]].address(), 10 * (i as u64 + 1)))
+            .collect();
         let tx = MstTransfer {
             network: Network::Testnet,
             symbol: "SHOP.POINTS".into(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::domain::{
     context::ServerContext,
-    mail::{delivery, transport::MailTransport, Mailbox, MailQueue},
+    mail::{delivery, transport::MailTransport, MailQueue, Mailbox},
     rate_limit,
     sessions::DbSessionStore,
 };
@@ -36,13 +36,26 @@ pub fn mail_transport(settings: &Settings) -> anyhow::Result<MailTransport> {
 }
 
 pub fn mail_from(settings: &Settings) -> anyhow::Result<Mailbox> {
-    let from = settings.mail_from.as_deref().unwrap_or("pointmint <no-reply@localhost>");
-    from.parse().with_context(|| format!("POINTMINT_MAIL_FROM `{from}` is not a mail address"))
+    let from = settings
+        .mail_from
+        .as_deref()
+        .unwrap_or("pointmint <no-reply@localhost>");
+    from.parse()
+        .with_context(|| format!("POINTMINT_MAIL_FROM `{from}` is not a mail address"))
 }
 
 /// Starts mail delivery and the periodic clean-up; the handles are aborted at shutdown.
-pub fn spawn_background(ctx: &ServerContext, transport: MailTransport, from: Mailbox) -> Vec<JoinHandle<()>> {
-    let mailer = tokio::spawn(delivery::run(ctx.db.clone(), transport, from, ctx.mail.clone()));
+pub fn spawn_background(
+    ctx: &ServerContext,
+    transport: MailTransport,
+    from: Mailbox,
+) -> Vec<JoinHandle<()>> {
+    let mailer = tokio::spawn(delivery::run(
+        ctx.db.clone(),
+        transport,
+        from,
+        ctx.mail.clone(),
+    ));
     let db = ctx.db.clone();
     let cleanup = tokio::spawn(async move {
         let store = DbSessionStore::new(db.clone());
@@ -67,7 +80,9 @@ pub fn session_layer(ctx: &ServerContext) -> SessionManagerLayer<DbSessionStore>
         .with_secure(ctx.public_url.starts_with("https://"))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(SESSION_IDLE.as_secs() as i64)))
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::seconds(SESSION_IDLE.as_secs() as i64),
+        ))
         .with_always_save(true)
 }
 

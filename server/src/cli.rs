@@ -5,7 +5,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "pointmint", version, about = "Loyalty points as MST tokens on the Metaverse chain")]
+#[command(
+    name = "pointmint",
+    version,
+    about = "Loyalty points as MST tokens on the Metaverse chain"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -167,7 +171,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(split) => text.split_at(split),
         None => (text, "s"),
     };
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 2s or 500ms"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 2s or 500ms"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,

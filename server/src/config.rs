@@ -10,7 +10,10 @@ pub enum ChainSettings {
     /// Start the development chain inside this process.
     Embedded { block_interval: Duration },
     /// Talk to a node at this JSON-RPC URL, on this network (address versions).
-    Remote { rpc_url: String, network: mvs::Network },
+    Remote {
+        rpc_url: String,
+        network: mvs::Network,
+    },
 }
 
 /// Everything `pointmint serve` needs to run.
@@ -42,7 +45,10 @@ pub struct WorkerConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        Self { enabled: true, settings: Default::default() }
+        Self {
+            enabled: true,
+            settings: Default::default(),
+        }
     }
 }
 
@@ -59,15 +65,24 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self { allow_private: false, schedule: Default::default(), poll_interval: Duration::from_secs(1) }
+        Self {
+            allow_private: false,
+            schedule: Default::default(),
+            poll_interval: Duration::from_secs(1),
+        }
     }
 }
 
 impl Settings {
     pub fn from_serve_args(args: ServeArgs) -> Self {
         let chain = match args.mvs_rpc_url {
-            Some(rpc_url) => ChainSettings::Remote { rpc_url, network: args.mvs_network.into() },
-            None => ChainSettings::Embedded { block_interval: args.devnet_block_interval },
+            Some(rpc_url) => ChainSettings::Remote {
+                rpc_url,
+                network: args.mvs_network.into(),
+            },
+            None => ChainSettings::Embedded {
+                block_interval: args.devnet_block_interval,
+            },
         };
         Self {
             addr: args.addr,
@@ -78,7 +93,10 @@ impl Settings {
             site_root: args.site_root,
             public_url: args.public_url,
             mail_from: args.mail_from,
-            webhooks: WebhookSettings { allow_private: args.webhook_allow_private, ..Default::default() },
+            webhooks: WebhookSettings {
+                allow_private: args.webhook_allow_private,
+                ..Default::default()
+            },
             worker: WorkerConfig {
                 enabled: !args.no_worker,
                 settings: crate::worker::WorkerSettings {
@@ -103,18 +121,29 @@ impl fmt::Display for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "  listen address   {}", self.addr)?;
         writeln!(f, "  data directory   {}", self.data_dir.display())?;
-        writeln!(f, "  database         {}", mask_url_secret(&self.database_url))?;
+        writeln!(
+            f,
+            "  database         {}",
+            mask_url_secret(&self.database_url)
+        )?;
         match &self.chain {
-            ChainSettings::Embedded { block_interval } => {
-                writeln!(f, "  MVS node         embedded development chain (block interval {block_interval:?})")?
-            }
-            ChainSettings::Remote { rpc_url, network } => {
-                writeln!(f, "  MVS node         {} ({network:?})", mask_url_secret(rpc_url))?
-            }
+            ChainSettings::Embedded { block_interval } => writeln!(
+                f,
+                "  MVS node         embedded development chain (block interval {block_interval:?})"
+            )?,
+            ChainSettings::Remote { rpc_url, network } => writeln!(
+                f,
+                "  MVS node         {} ({network:?})",
+                mask_url_secret(rpc_url)
+            )?,
         }
         match &self.smtp_url {
             Some(url) => writeln!(f, "  mail             {}", mask_url_secret(url))?,
-            None => writeln!(f, "  mail             .eml files in {}", self.data_dir.join("outbox").display())?,
+            None => writeln!(
+                f,
+                "  mail             .eml files in {}",
+                self.data_dir.join("outbox").display()
+            )?,
         }
         if let Some(url) = &self.public_url {
             writeln!(f, "  public URL       {url}")?;
@@ -131,7 +160,9 @@ pub fn mask_url_secret(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };
-    let authority_end = url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
+    let authority_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
     let authority = &url[scheme_end..authority_end];
     let Some(at) = authority.rfind('@') else {
         return url.to_owned();
@@ -141,7 +172,12 @@ pub fn mask_url_secret(url: &str) -> String {
         Some((user, _password)) => format!("{user}:***"),
         None => userinfo.to_owned(),
     };
-    format!("{}{}{}", &url[..scheme_end], masked_userinfo, &url[scheme_end + at..])
+    format!(
+        "{}{}{}",
+        &url[..scheme_end],
+        masked_userinfo,
+        &url[scheme_end + at..]
+    )
 }
 
 #[cfg(test)]
@@ -150,9 +186,21 @@ mod tests {
 
     #[test]
     fn passwords_are_masked_and_nothing_else_changes() {
-        assert_eq!(mask_url_secret("postgres://app:s3cret@db:5432/pm"), "postgres://app:***@db:5432/pm");
-        assert_eq!(mask_url_secret("smtp://mailer:p%40ss@mx?tls=starttls"), "smtp://mailer:***@mx?tls=starttls");
-        assert_eq!(mask_url_secret("postgres://app@db/pm"), "postgres://app@db/pm");
-        assert_eq!(mask_url_secret("sqlite://data/pointmint.db"), "sqlite://data/pointmint.db");
+        assert_eq!(
+            mask_url_secret("postgres://app:s3cret@db:5432/pm"),
+            "postgres://app:***@db:5432/pm"
+        );
+        assert_eq!(
+            mask_url_secret("smtp://mailer:p%40ss@mx?tls=starttls"),
+            "smtp://mailer:***@mx?tls=starttls"
+        );
+        assert_eq!(
+            mask_url_secret("postgres://app@db/pm"),
+            "postgres://app@db/pm"
+        );
+        assert_eq!(
+            mask_url_secret("sqlite://data/pointmint.db"),
+            "sqlite://data/pointmint.db"
+        );
     }
 }

@@ -17,16 +17,30 @@ use axum::{
 #[derive(Clone, Debug)]
 pub struct PublicOrigin(pub String);
 
-const REFUSAL: &str = "This request came from another site and was refused. Submit the form from pointmint itself.";
+const REFUSAL: &str =
+    "This request came from another site and was refused. Submit the form from pointmint itself.";
 
-pub async fn reject_cross_site(State(public): State<PublicOrigin>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) || request.uri().path().starts_with("/api/") {
+pub async fn reject_cross_site(
+    State(public): State<PublicOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) || request.uri().path().starts_with("/api/")
+    {
         // Safe methods change nothing; the REST API authenticates with bearer keys, not cookies.
         return next.run(request).await;
     }
     if is_cross_site(&request, &public.0) {
         tracing::warn!(path = request.uri().path(), "cross-site request refused");
-        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], REFUSAL).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            REFUSAL,
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -60,7 +74,10 @@ mod tests {
     use axum::body::Body;
 
     fn post(headers: &[(&str, &str)]) -> Request {
-        let mut builder = Request::builder().method("POST").uri("/fn/log_in").header("host", "shop.example:3000");
+        let mut builder = Request::builder()
+            .method("POST")
+            .uri("/fn/log_in")
+            .header("host", "shop.example:3000");
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -71,12 +88,33 @@ mod tests {
     fn same_origin_passes_and_other_sites_do_not() {
         let public = "https://points.example";
         assert!(!is_cross_site(&post(&[]), public));
-        assert!(!is_cross_site(&post(&[("origin", "https://points.example")]), public));
-        assert!(!is_cross_site(&post(&[("origin", "http://shop.example:3000")]), public));
-        assert!(!is_cross_site(&post(&[("sec-fetch-site", "same-origin")]), public));
-        assert!(is_cross_site(&post(&[("origin", "https://evil.example")]), public));
+        assert!(!is_cross_site(
+            &post(&[("origin", "https://points.example")]),
+            public
+        ));
+        assert!(!is_cross_site(
+            &post(&[("origin", "http://shop.example:3000")]),
+            public
+        ));
+        assert!(!is_cross_site(
+            &post(&[("sec-fetch-site", "same-origin")]),
+            public
+        ));
+        assert!(is_cross_site(
+            &post(&[("origin", "https://evil.example")]),
+            public
+        ));
         assert!(is_cross_site(&post(&[("origin", "null")]), public));
-        assert!(is_cross_site(&post(&[("sec-fetch-site", "cross-site")]), public));
-        assert!(is_cross_site(&post(&[("origin", "http://shop.example:3000"), ("sec-fetch-site", "cross-site")]), public));
+        assert!(is_cross_site(
+            &post(&[("sec-fetch-site", "cross-site")]),
+            public
+        ));
+        assert!(is_cross_site(
+            &post(&[
+                ("origin", "http://shop.example:3000"),
+                ("sec-fetch-site", "cross-site")
+            ]),
+            public
+        ));
     }
 }

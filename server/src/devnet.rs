@@ -1,9 +1,6 @@
 //! `pointmint devnet`: the MVS development chain as a process of its own.
 
-use crate::{
-    cli::DevnetArgs,
-    shutdown::shutdown_signal,
-};
+use crate::{cli::DevnetArgs, shutdown::shutdown_signal};
 
 pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let config = mvs::devnet::DevnetConfig {
@@ -15,7 +12,10 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         data_path: args.data,
     };
     let devnet = mvs::devnet::spawn(config).await?;
-    println!("MVS development chain answering JSON-RPC at {}", devnet.rpc_url());
+    println!(
+        "MVS development chain answering JSON-RPC at {}",
+        devnet.rpc_url()
+    );
     shutdown_signal().await;
     devnet.shutdown().await;
     Ok(())

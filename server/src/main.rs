@@ -34,7 +34,10 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::from_serve_args(args);
-    println!("pointmint {} starting with\n{settings}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "pointmint {} starting with\n{settings}",
+        env!("CARGO_PKG_VERSION")
+    );
     let application = Application::build(settings).await?;
     println!("listening on http://{}", application.local_addr());
     application.run_until_stopped().await

@@ -56,18 +56,42 @@ impl Metrics {
     pub fn new(database: &str) -> Self {
         let mut registry = Registry::with_prefix("pointmint");
         let http_requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests answered", http_requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered",
+            http_requests.clone(),
+        );
         let http_duration: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
-        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", http_duration.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            http_duration.clone(),
+        );
         let chain_height = Gauge::default();
-        registry.register("chain_height", "Height of the MVS chain last seen", chain_height.clone());
+        registry.register(
+            "chain_height",
+            "Height of the MVS chain last seen",
+            chain_height.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
-            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into(), database: database.into() })
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+                database: database.into(),
+            })
             .set(1);
-        registry.register("build_info", "Version and database of this process", build_info);
-        Self { registry, http_requests, http_duration, chain_height }
+        registry.register(
+            "build_info",
+            "Version and database of this process",
+            build_info,
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            chain_height,
+        }
     }
 
     /// The metrics in Prometheus' text exposition format.
@@ -91,7 +115,11 @@ pub async fn track_http(State(state): State<AppState>, request: Request, next: N
     let metrics = &state.metrics;
     metrics
         .http_requests
-        .get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status: response.status().as_u16() })
+        .get_or_create(&RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status: response.status().as_u16(),
+        })
         .inc();
     metrics
         .http_duration
@@ -104,7 +132,10 @@ pub async fn track_http(State(state): State<AppState>, request: Request, next: N
 pub async fn export(State(state): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         Body::from(state.metrics.render()),
     )
 }

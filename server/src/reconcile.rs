@@ -35,7 +35,12 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} balances checked, {} differ", self.checked, self.differences.len())?;
+        writeln!(
+            f,
+            "{} balances checked, {} differ",
+            self.checked,
+            self.differences.len()
+        )?;
         for d in &self.differences {
             writeln!(
                 f,
@@ -44,7 +49,11 @@ impl fmt::Display for Report {
                 d.symbol,
                 d.ledger_confirmed,
                 d.chain_confirmed,
-                if d.settling { " (operations in flight)" } else { " MISMATCH" }
+                if d.settling {
+                    " (operations in flight)"
+                } else {
+                    " MISMATCH"
+                }
             )?;
         }
         Ok(())
@@ -79,7 +88,13 @@ pub async fn reconcile(db: &Database, chain: &mvs::rpc::Client) -> anyhow::Resul
             .sum();
         report.checked += 1;
         if chain_confirmed != ledger_confirmed {
-            report.differences.push(Difference { address, symbol, ledger_confirmed, chain_confirmed, settling: in_flight > 0 });
+            report.differences.push(Difference {
+                address,
+                symbol,
+                ledger_confirmed,
+                chain_confirmed,
+                settling: in_flight > 0,
+            });
         }
     }
     Ok(report)
@@ -88,7 +103,9 @@ pub async fn reconcile(db: &Database, chain: &mvs::rpc::Client) -> anyhow::Resul
 /// `pointmint reconcile`: prints the report; exits non-zero on a mismatch.
 pub async fn run(args: crate::cli::ReconcileArgs) -> anyhow::Result<()> {
     let url = crate::config::database_url(&args.database);
-    let db = Database::connect(&url, 2).await.context("connecting to the database")?;
+    let db = Database::connect(&url, 2)
+        .await
+        .context("connecting to the database")?;
     let chain = mvs::rpc::Client::new(&args.mvs_rpc_url, std::time::Duration::from_secs(10));
     let report = reconcile(&db, &chain).await?;
     print!("{report}");

@@ -60,8 +60,12 @@ impl Application {
     /// Connects and migrates the database, starts (or reaches) the chain node and binds the
     /// listener. Port 0 in `settings.addr` picks a free port (tests use it).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create data directory {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
 
         let db = Database::connect_lazy(&settings.database_url, 16)?;
         prepare_database(&db).await?;
@@ -86,7 +90,14 @@ impl Application {
         let chain = mvs::rpc::Client::new(&chain_url, CHAIN_RPC_TIMEOUT);
         let worker = match (&fee_wallet, settings.worker.enabled) {
             (Some(wallet), true) => Some(
-                Worker::new(db.clone(), vault.clone(), chain.clone(), wallet.clone(), settings.worker.settings.clone()).spawn(),
+                Worker::new(
+                    db.clone(),
+                    vault.clone(),
+                    chain.clone(),
+                    wallet.clone(),
+                    settings.worker.settings.clone(),
+                )
+                .spawn(),
             ),
             _ => None,
         };
@@ -102,9 +113,16 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
-        let server = ServerContext::new(db.clone(), accounts::mail_queue(), &accounts::public_url(&settings, local_addr));
-        let mut background =
-            accounts::spawn_background(&server, accounts::mail_transport(&settings)?, accounts::mail_from(&settings)?);
+        let server = ServerContext::new(
+            db.clone(),
+            accounts::mail_queue(),
+            &accounts::public_url(&settings, local_addr),
+        );
+        let mut background = accounts::spawn_background(
+            &server,
+            accounts::mail_transport(&settings)?,
+            accounts::mail_from(&settings)?,
+        );
         let api = crate::api::ApiState {
             db: db.clone(),
             vault,
@@ -112,7 +130,11 @@ impl Application {
             chain: chain.clone(),
             webhooks: settings.webhooks.clone(),
         };
-        background.push(crate::webhooks::spawn(db.clone(), api.sealer.clone(), settings.webhooks.clone()));
+        background.push(crate::webhooks::spawn(
+            db.clone(),
+            api.sealer.clone(),
+            settings.webhooks.clone(),
+        ));
         let state = AppState {
             leptos_options,
             db,
@@ -122,11 +144,20 @@ impl Application {
             api,
         };
         let router = router(state.clone());
-        Ok(Self { listener, router, state, devnet, background, worker })
+        Ok(Self {
+            listener,
+            router,
+            state,
+            devnet,
+            background,
+            worker,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -143,11 +174,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops the embedded chain.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         // The peer address feeds the per-IP log-in rate limit.
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         for task in &self.background {
             task.abort();
         }
@@ -184,7 +222,9 @@ async fn prepare_database(db: &Database) -> anyhow::Result<()> {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     if db.ping().await.is_ok() {
                         match db.migrate().await {
-                            Ok(()) => tracing::info!("database reachable again; migrations applied"),
+                            Ok(()) => {
+                                tracing::info!("database reachable again; migrations applied")
+                            }
                             Err(error) => tracing::error!(%error, "applying migrations failed"),
                         }
                         break;
@@ -208,7 +248,9 @@ async fn start_devnet(
         data_path: Some(settings.data_dir.join("devnet")),
         ..Default::default()
     };
-    let devnet = mvs::devnet::spawn(config).await.context("starting the embedded development chain")?;
+    let devnet = mvs::devnet::spawn(config)
+        .await
+        .context("starting the embedded development chain")?;
     tracing::info!(rpc_url = %devnet.rpc_url(), "embedded development chain started");
     Ok(devnet)
 }
@@ -222,7 +264,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::export))
-        .route("/dashboard/stores/{id}/operations.csv", get(crate::routes::operations_csv::download))
+        .route(
+            "/dashboard/stores/{id}/operations.csv",
+            get(crate::routes::operations_csv::download),
+        )
         .merge(crate::api::router(state.api.clone()))
         .leptos_routes_with_context(
             &state,
@@ -243,7 +288,10 @@ pub fn router(state: AppState) -> Router {
             crate::csrf::reject_cross_site,
         ))
         .layer(accounts::session_layer(&state.server))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_http))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_http,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -9,7 +9,9 @@ pub fn init() {
     let registry = tracing_subscriber::registry().with(filter);
     // `try_init` so test binaries that build several apps do not panic on the second call.
     let _ = if json {
-        registry.with(fmt::layer().json().with_current_span(false)).try_init()
+        registry
+            .with(fmt::layer().json().with_current_span(false))
+            .try_init()
     } else {
         registry.with(fmt::layer().compact()).try_init()
     };

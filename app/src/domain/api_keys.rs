@@ -123,7 +123,11 @@ pub struct PlainKey(String);
 
 impl PlainKey {
     fn generate() -> Self {
-        let random: String = rand::rngs::OsRng.sample_iter(&Alphanumeric).take(RANDOM_LEN).map(char::from).collect();
+        let random: String = rand::rngs::OsRng
+            .sample_iter(&Alphanumeric)
+            .take(RANDOM_LEN)
+            .map(char::from)
+            .collect();
         Self(format!("{KEY_PREFIX}{random}"))
     }
 
@@ -202,23 +206,30 @@ pub async fn create(
 
 /// Every key of a store, newest first, revoked ones included (marked).
 pub async fn list(db: &Database, store_id: i64) -> Result<Vec<ApiKeyInfo>, ApiKeyError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE store_id = $1 ORDER BY id DESC"))
-        .bind(store_id)
-        .fetch_all(db.pool())
-        .await?;
-    Ok(rows.iter().map(ApiKeyInfo::from_row).collect::<Result<_, _>>()?)
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE store_id = $1 ORDER BY id DESC"
+    ))
+    .bind(store_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(ApiKeyInfo::from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// Revokes a key of the store; another store's key is not found. Revoking twice is fine.
 #[tracing::instrument(skip(db))]
 pub async fn revoke(db: &Database, store_id: i64, key_id: i64) -> Result<(), ApiKeyError> {
-    let found = sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND store_id = $3")
-        .bind(clock::now())
-        .bind(key_id)
-        .bind(store_id)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
+    let found = sqlx::query(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND store_id = $3",
+    )
+    .bind(clock::now())
+    .bind(key_id)
+    .bind(store_id)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
     if found == 0 {
         return Err(ApiKeyError::NotFound);
     }
@@ -227,17 +238,27 @@ pub async fn revoke(db: &Database, store_id: i64, key_id: i64) -> Result<(), Api
 
 /// The store and scopes a presented key grants, or `None` for an unknown or revoked key.
 #[tracing::instrument(skip_all)]
-pub async fn authenticate(db: &Database, presented: &str) -> Result<Option<ApiKeyInfo>, ApiKeyError> {
+pub async fn authenticate(
+    db: &Database,
+    presented: &str,
+) -> Result<Option<ApiKeyInfo>, ApiKeyError> {
     if !presented.starts_with(KEY_PREFIX) || presented.len() != KEY_PREFIX.len() + RANDOM_LEN {
         return Ok(None);
     }
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"))
-        .bind(hash(presented))
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(info) = row.as_ref().map(ApiKeyInfo::from_row).transpose()? else { return Ok(None) };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+    ))
+    .bind(hash(presented))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(info) = row.as_ref().map(ApiKeyInfo::from_row).transpose()? else {
+        return Ok(None);
+    };
     let now = clock::now();
-    if info.last_used_at.is_none_or(|t| now - t >= LAST_USED_GRANULARITY_SECS) {
+    if info
+        .last_used_at
+        .is_none_or(|t| now - t >= LAST_USED_GRANULARITY_SECS)
+    {
         // Best effort: a failed bookkeeping write must not refuse a valid request.
         if let Err(error) = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
@@ -260,7 +281,9 @@ mod tests {
         let key = PlainKey::generate();
         assert!(key.reveal().starts_with("pm_live_"));
         assert_eq!(key.reveal().len(), KEY_PREFIX.len() + RANDOM_LEN);
-        assert!(key.reveal()[KEY_PREFIX.len()..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(key.reveal()[KEY_PREFIX.len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()));
         assert_eq!(format!("{key:?}"), "PlainKey(redacted)");
         assert_ne!(PlainKey::generate().reveal(), key.reveal());
     }
@@ -271,6 +294,9 @@ mod tests {
         assert_eq!(scopes.to_string(), "points:read points:write");
         assert!(!scopes.contains(Scope::WebhooksManage));
         assert_eq!(Scopes::parse(""), Err(ApiKeyError::NoScopes));
-        assert_eq!(Scopes::parse("points:admin"), Err(ApiKeyError::UnknownScope("points:admin".into())));
+        assert_eq!(
+            Scopes::parse("points:admin"),
+            Err(ApiKeyError::UnknownScope("points:admin".into()))
+        );
     }
 }

@@ -21,7 +21,11 @@ pub struct ServerContext {
 
 impl ServerContext {
     pub fn new(db: Database, mail: MailQueue, public_url: &str) -> Self {
-        Self { db, mail, public_url: public_url.trim_end_matches('/').to_owned() }
+        Self {
+            db,
+            mail,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// The context of the current request (inside a Leptos render or server function).

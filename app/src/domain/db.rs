@@ -47,7 +47,10 @@ pub enum DbError {
     #[error("DATABASE_URL must start with sqlite: or postgres:")]
     UnsupportedUrl,
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
@@ -119,7 +122,10 @@ impl Database {
 
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Begins a transaction that will write.
@@ -136,7 +142,10 @@ impl Database {
 
     /// Runs `work` in a write transaction: committed when it succeeds, rolled back when
     /// it fails, so a refusal changes nothing.
-    pub async fn write<T, E>(&self, work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, E>) -> Result<T, E>
+    pub async fn write<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
     where
         E: From<sqlx::Error>,
     {
@@ -177,7 +186,10 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), DbError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
             path: dir.display().to_string(),
             source,
@@ -201,17 +213,41 @@ mod tests {
 
     #[test]
     fn dialect_follows_the_scheme() {
-        assert_eq!(Dialect::from_url("sqlite://data/x.db").unwrap(), Dialect::Sqlite);
-        assert_eq!(Dialect::from_url("postgres://u@h/db").unwrap(), Dialect::Postgres);
-        assert_eq!(Dialect::from_url("postgresql://u@h/db").unwrap(), Dialect::Postgres);
-        assert!(matches!(Dialect::from_url("mysql://u@h/db"), Err(DbError::UnsupportedUrl)));
+        assert_eq!(
+            Dialect::from_url("sqlite://data/x.db").unwrap(),
+            Dialect::Sqlite
+        );
+        assert_eq!(
+            Dialect::from_url("postgres://u@h/db").unwrap(),
+            Dialect::Postgres
+        );
+        assert_eq!(
+            Dialect::from_url("postgresql://u@h/db").unwrap(),
+            Dialect::Postgres
+        );
+        assert!(matches!(
+            Dialect::from_url("mysql://u@h/db"),
+            Err(DbError::UnsupportedUrl)
+        ));
     }
 
     #[test]
     fn sqlite_urls_get_create_mode_once() {
-        assert_eq!(with_sqlite_create_mode("sqlite://a.db", Dialect::Sqlite), "sqlite://a.db?mode=rwc");
-        assert_eq!(with_sqlite_create_mode("sqlite://a.db?x=1", Dialect::Sqlite), "sqlite://a.db?x=1&mode=rwc");
-        assert_eq!(with_sqlite_create_mode("sqlite://a.db?mode=ro", Dialect::Sqlite), "sqlite://a.db?mode=ro");
-        assert_eq!(with_sqlite_create_mode("postgres://h/db", Dialect::Postgres), "postgres://h/db");
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://a.db", Dialect::Sqlite),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://a.db?x=1", Dialect::Sqlite),
+            "sqlite://a.db?x=1&mode=rwc"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://a.db?mode=ro", Dialect::Sqlite),
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(
+            with_sqlite_create_mode("postgres://h/db", Dialect::Postgres),
+            "postgres://h/db"
+        );
     }
 }

@@ -22,7 +22,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains('@')
-            && !address.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c));
+            && !address
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c));
         // lettre must accept it too, or no mail could ever be sent to the account.
         if !plausible || address.parse::<lettre::Address>().is_err() {
             return Err(AppError::InvalidEmail);
@@ -52,13 +54,29 @@ mod tests {
 
     #[test]
     fn addresses_are_normalised() {
-        assert_eq!(Email::parse("  Ann.Lee@Example.COM ").unwrap().as_str(), "ann.lee@example.com");
-        assert_eq!(Email::parse("a+tag@sub.example.org").unwrap().as_str(), "a+tag@sub.example.org");
+        assert_eq!(
+            Email::parse("  Ann.Lee@Example.COM ").unwrap().as_str(),
+            "ann.lee@example.com"
+        );
+        assert_eq!(
+            Email::parse("a+tag@sub.example.org").unwrap().as_str(),
+            "a+tag@sub.example.org"
+        );
     }
 
     #[test]
     fn nonsense_is_refused() {
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "a@b@example.com", "<a@example.com>", "ann@.example.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@example.com",
+            "<a@example.com>",
+            "ann@.example.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(AppError::InvalidEmail), "{bad:?}");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());

@@ -61,13 +61,15 @@ pub async fn emit(
     data: &impl Serialize,
 ) -> Result<(), sqlx::Error> {
     let data = serde_json::to_string(data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query("INSERT INTO events (store_id, event_type, data, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(store_id)
-        .bind(event_type.as_str())
-        .bind(data)
-        .bind(clock::now())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO events (store_id, event_type, data, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(store_id)
+    .bind(event_type.as_str())
+    .bind(data)
+    .bind(clock::now())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -19,7 +19,8 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(text: &str) -> Option<Self> {
-        let ok = !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_graphic());
+        let ok =
+            !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_graphic());
         ok.then(|| Self(text.to_owned()))
     }
 
@@ -58,7 +59,12 @@ pub enum Lookup {
 }
 
 /// Looks the key up for a store.
-pub async fn lookup(db: &Database, store_id: i64, key: &IdempotencyKey, hash: &str) -> Result<Lookup, sqlx::Error> {
+pub async fn lookup(
+    db: &Database,
+    store_id: i64,
+    key: &IdempotencyKey,
+    hash: &str,
+) -> Result<Lookup, sqlx::Error> {
     let row = sqlx::query(
         "SELECT request_hash, status_code, response_body FROM idempotency_records \
          WHERE store_id = $1 AND idem_key = $2 AND created_at > $3",
@@ -68,12 +74,17 @@ pub async fn lookup(db: &Database, store_id: i64, key: &IdempotencyKey, hash: &s
     .bind(clock::now() - RETENTION_SECS)
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(Lookup::New) };
+    let Some(row) = row else {
+        return Ok(Lookup::New);
+    };
     let stored_hash: String = row.try_get(0)?;
     if stored_hash != hash {
         return Ok(Lookup::Conflict);
     }
-    Ok(Lookup::Replay(StoredResponse { status: row.try_get::<i64, _>(1)? as u16, body: row.try_get(2)? }))
+    Ok(Lookup::Replay(StoredResponse {
+        status: row.try_get::<i64, _>(1)? as u16,
+        body: row.try_get(2)?,
+    }))
 }
 
 /// Stores the answer of a first attempt. If a concurrent attempt stored one first, that
@@ -116,11 +127,13 @@ pub async fn remember(
 
 /// Deletes records past their replay window.
 pub async fn delete_expired(db: &Database) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM idempotency_records WHERE created_at <= $1")
-        .bind(clock::now() - RETENTION_SECS)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM idempotency_records WHERE created_at <= $1")
+            .bind(clock::now() - RETENTION_SECS)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }
 
 #[cfg(test)]
@@ -137,8 +150,17 @@ mod tests {
 
     #[test]
     fn the_hash_separates_method_path_and_body() {
-        assert_ne!(request_hash("POST", "/a", b"{}"), request_hash("POST", "/a", b"{ }"));
-        assert_ne!(request_hash("POST", "/a", b"{}"), request_hash("PUT", "/a", b"{}"));
-        assert_eq!(request_hash("POST", "/a", b"{}"), request_hash("POST", "/a", b"{}"));
+        assert_ne!(
+            request_hash("POST", "/a", b"{}"),
+            request_hash("POST", "/a", b"{ }")
+        );
+        assert_ne!(
+            request_hash("POST", "/a", b"{}"),
+            request_hash("PUT", "/a", b"{}")
+        );
+        assert_eq!(
+            request_hash("POST", "/a", b"{}"),
+            request_hash("POST", "/a", b"{}")
+        );
     }
 }

@@ -14,7 +14,12 @@ use crate::{
 /// store that does not exist, so ids of other tenants reveal nothing. A member whose role
 /// is too low gets [`AppError::Forbidden`].
 #[tracing::instrument(skip(db))]
-pub async fn require_member(db: &Database, operator_id: i64, store_id: i64, min_role: Role) -> Result<StoreSummary, AppError> {
+pub async fn require_member(
+    db: &Database,
+    operator_id: i64,
+    store_id: i64,
+    min_role: Role,
+) -> Result<StoreSummary, AppError> {
     let row = sqlx::query(
         "SELECT s.id, s.name, s.slug, m.role FROM stores s JOIN store_members m ON m.store_id = s.id \
          WHERE s.id = $1 AND m.operator_id = $2",

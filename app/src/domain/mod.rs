@@ -1,9 +1,14 @@
 //! Server-side domain code, shared by server functions, the REST API and the worker.
 
+pub mod api_keys;
 pub mod clock;
 pub mod context;
+pub mod custody;
 pub mod db;
 pub mod email;
+pub mod events;
+pub mod idempotency;
+pub mod ledger;
 pub mod mail;
 pub mod membership;
 pub mod operators;
@@ -13,9 +18,4 @@ pub mod sessions;
 pub mod staff;
 pub mod stores;
 pub mod tokens;
-pub mod custody;
-pub mod ledger;
-pub mod events;
-pub mod api_keys;
-pub mod idempotency;
 pub mod webhooks;

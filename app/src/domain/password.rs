@@ -31,7 +31,12 @@ impl Password {
     /// Wraps what someone typed into a log-in form: it is only ever compared, never stored,
     /// so no length rule applies (beyond a cap that keeps hashing cheap for attackers' inputs).
     pub fn candidate(input: String) -> Self {
-        Self(input.chars().take(MAX_PASSWORD_CHARS as usize * 2).collect())
+        Self(
+            input
+                .chars()
+                .take(MAX_PASSWORD_CHARS as usize * 2)
+                .collect(),
+        )
     }
 }
 
@@ -63,7 +68,11 @@ fn hash_blocking(password: &str) -> String {
 fn verify_blocking(password: &str, hash: &str) -> bool {
     // The parameters come from the stored PHC string, so older hashes keep verifying if
     // the defaults are ever raised.
-    PasswordHash::new(hash).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A hash of a random password, verified against when the e-mail is unknown so that the
@@ -76,10 +85,12 @@ fn dummy_hash() -> &'static str {
 /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) of a new password.
 pub async fn hash(password: &Password) -> Result<String, AppError> {
     let password = password.0.clone();
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(|error| {
-        tracing::error!(%error, "password hashing task failed");
-        AppError::Internal
-    })
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "password hashing task failed");
+            AppError::Internal
+        })
 }
 
 /// Whether `password` matches `stored`; with no stored hash it does the same work and says no.
@@ -105,19 +116,36 @@ mod tests {
 
     #[test]
     fn length_rules() {
-        assert_eq!(Password::parse("short".into()).unwrap_err(), AppError::PasswordTooShort(10));
-        assert_eq!(Password::parse("x".repeat(129)).unwrap_err(), AppError::PasswordTooLong(128));
+        assert_eq!(
+            Password::parse("short".into()).unwrap_err(),
+            AppError::PasswordTooShort(10)
+        );
+        assert_eq!(
+            Password::parse("x".repeat(129)).unwrap_err(),
+            AppError::PasswordTooLong(128)
+        );
         assert!(Password::parse("correct horse".into()).is_ok());
-        assert_eq!(format!("{:?}", Password::parse("correct horse".into()).unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse".into()).unwrap()),
+            "Password(***)"
+        );
     }
 
     #[tokio::test]
     async fn hashes_verify_only_the_right_password() {
         let password = Password::parse("correct horse battery".into()).unwrap();
         let hash = hash(&password).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify(&password, Some(hash.clone())).await.unwrap());
-        assert!(!verify(&Password::candidate("wrong horse battery".into()), Some(hash)).await.unwrap());
+        assert!(!verify(
+            &Password::candidate("wrong horse battery".into()),
+            Some(hash)
+        )
+        .await
+        .unwrap());
         assert!(!verify(&password, None).await.unwrap());
     }
 }

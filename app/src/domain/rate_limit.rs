@@ -19,7 +19,10 @@ pub const WINDOW_SECS: i64 = 15 * 60;
 #[tracing::instrument(skip(db))]
 pub async fn check_login(db: &Database, email: &str, ip: &str) -> Result<(), AppError> {
     let since = clock::now() - WINDOW_SECS;
-    for (column, value, limit) in [("email", email, MAX_FAILURES_PER_EMAIL), ("ip", ip, MAX_FAILURES_PER_IP)] {
+    for (column, value, limit) in [
+        ("email", email, MAX_FAILURES_PER_EMAIL),
+        ("ip", ip, MAX_FAILURES_PER_IP),
+    ] {
         // `column` is one of two literals above, never input.
         let row = sqlx::query(&format!(
             "SELECT COUNT(*) AS n, MIN(attempted_at) AS oldest FROM login_failures WHERE {column} = $1 AND attempted_at > $2"
@@ -53,7 +56,10 @@ pub async fn record_failure(db: &Database, email: &str, ip: &str) -> Result<(), 
 /// A successful log-in forgives the account's earlier failures (not the address's).
 #[tracing::instrument(skip(db))]
 pub async fn clear_for_email(db: &Database, email: &Email) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email.as_str()).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM login_failures WHERE email = $1")
+        .bind(email.as_str())
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 

@@ -32,7 +32,10 @@ impl DbSessionStore {
     /// Deletes expired sessions; the server calls it periodically.
     #[tracing::instrument(skip(self))]
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1").bind(clock::now()).execute(self.db.pool()).await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
+            .bind(clock::now())
+            .execute(self.db.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 }
@@ -47,7 +50,8 @@ fn backend(error: impl std::fmt::Display) -> session_store::Error {
 }
 
 fn encode(record: &Record) -> session_store::Result<(Vec<u8>, Option<i64>)> {
-    let data = serde_json::to_vec(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data = serde_json::to_vec(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let operator_id = record.data.get(OPERATOR_ID_KEY).and_then(|v| v.as_i64());
     Ok((data, operator_id))
 }
@@ -93,31 +97,43 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = sqlx::query("SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2")
-            .bind(storage_key(id))
-            .bind(clock::now())
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
+        )
+        .bind(storage_key(id))
+        .bind(clock::now())
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: Vec<u8> = row.try_get("data").map_err(backend)?;
         let expiry: i64 = row.try_get("expiry_date").map_err(backend)?;
         Ok(Some(Record {
             id: *id,
-            data: serde_json::from_slice(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: OffsetDateTime::from_unix_timestamp(expiry).map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            data: serde_json::from_slice(&data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expiry)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
         }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(storage_key(id)).execute(self.db.pool()).await.map_err(backend)?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(storage_key(id))
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }
 
 /// Ends every session of an operator except `keep` (the one changing the password).
 #[tracing::instrument(skip(conn, keep))]
-pub async fn end_operator_sessions(conn: &mut sqlx::AnyConnection, operator_id: i64, keep: Option<&Id>) -> Result<(), sqlx::Error> {
+pub async fn end_operator_sessions(
+    conn: &mut sqlx::AnyConnection,
+    operator_id: i64,
+    keep: Option<&Id>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE operator_id = $1 AND id <> $2")
         .bind(operator_id)
         .bind(keep.map(storage_key).unwrap_or_default())

@@ -40,7 +40,12 @@ pub fn parse_slug(input: &str, name: &str) -> Result<String, AppError> {
 
 /// Creates a store with `operator_id` as its owner.
 #[tracing::instrument(skip(db))]
-pub async fn create(db: &Database, operator_id: i64, name: &str, slug: &str) -> Result<StoreSummary, AppError> {
+pub async fn create(
+    db: &Database,
+    operator_id: i64,
+    name: &str,
+    slug: &str,
+) -> Result<StoreSummary, AppError> {
     let now = clock::now();
     let mut tx = db.begin_write().await?;
     let row = sqlx::query("INSERT INTO stores (name, slug, created_at) VALUES ($1, $2, $3) ON CONFLICT (slug) DO NOTHING RETURNING id")
@@ -59,7 +64,12 @@ pub async fn create(db: &Database, operator_id: i64, name: &str, slug: &str) -> 
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(StoreSummary { id, name: name.to_owned(), slug: slug.to_owned(), role: Role::Owner })
+    Ok(StoreSummary {
+        id,
+        name: name.to_owned(),
+        slug: slug.to_owned(),
+        role: Role::Owner,
+    })
 }
 
 /// The stores an operator works on, by name.
@@ -78,7 +88,8 @@ pub async fn list_for(db: &Database, operator_id: i64) -> Result<Vec<StoreSummar
                 id: row.try_get("id")?,
                 name: row.try_get("name")?,
                 slug: row.try_get("slug")?,
-                role: Role::parse(&row.try_get::<String, _>("role")?).map_err(|_| AppError::Internal)?,
+                role: Role::parse(&row.try_get::<String, _>("role")?)
+                    .map_err(|_| AppError::Internal)?,
             })
         })
         .collect()
@@ -90,7 +101,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(parse_slug("", "Tom's Coffee & Tea").unwrap(), "tom-s-coffee-tea");
+        assert_eq!(
+            parse_slug("", "Tom's Coffee & Tea").unwrap(),
+            "tom-s-coffee-tea"
+        );
         assert_eq!(parse_slug("my-shop", "x").unwrap(), "my-shop");
         assert_eq!(parse_slug("My Shop", "x"), Err(AppError::InvalidSlug));
         assert_eq!(parse_slug("ab", "x"), Err(AppError::InvalidSlug));

@@ -48,7 +48,11 @@ fn digest(token: &str) -> String {
 
 /// Creates a token and returns the secret to put into the link (64 hex characters).
 #[tracing::instrument(skip(conn))]
-pub async fn issue(conn: &mut AnyConnection, purpose: TokenPurpose, subject: TokenSubject) -> Result<String, AppError> {
+pub async fn issue(
+    conn: &mut AnyConnection,
+    purpose: TokenPurpose,
+    subject: TokenSubject,
+) -> Result<String, AppError> {
     let token = hex::encode(rand::random::<[u8; 32]>());
     let now = clock::now();
     sqlx::query(
@@ -68,7 +72,11 @@ pub async fn issue(conn: &mut AnyConnection, purpose: TokenPurpose, subject: Tok
 
 /// Looks a token up without spending it (to show what a link is about before acting).
 #[tracing::instrument(skip(conn, token))]
-pub async fn peek(conn: &mut AnyConnection, purpose: TokenPurpose, token: &str) -> Result<TokenSubject, AppError> {
+pub async fn peek(
+    conn: &mut AnyConnection,
+    purpose: TokenPurpose,
+    token: &str,
+) -> Result<TokenSubject, AppError> {
     let row = sqlx::query(
         "SELECT operator_id, invitation_id FROM account_tokens \
          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
@@ -84,7 +92,11 @@ pub async fn peek(conn: &mut AnyConnection, purpose: TokenPurpose, token: &str) 
 
 /// Spends a token: succeeds once, for an unexpired token of this purpose.
 #[tracing::instrument(skip(conn, token))]
-pub async fn consume(conn: &mut AnyConnection, purpose: TokenPurpose, token: &str) -> Result<TokenSubject, AppError> {
+pub async fn consume(
+    conn: &mut AnyConnection,
+    purpose: TokenPurpose,
+    token: &str,
+) -> Result<TokenSubject, AppError> {
     // Tokens are fixed-length hex; anything else cannot match and need not hit the database.
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::LinkInvalid);
@@ -105,5 +117,8 @@ pub async fn consume(conn: &mut AnyConnection, purpose: TokenPurpose, token: &st
 }
 
 fn subject_of(row: &sqlx::any::AnyRow) -> Result<TokenSubject, AppError> {
-    Ok(TokenSubject { operator_id: row.try_get("operator_id")?, invitation_id: row.try_get("invitation_id")? })
+    Ok(TokenSubject {
+        operator_id: row.try_get("operator_id")?,
+        invitation_id: row.try_get("invitation_id")?,
+    })
 }

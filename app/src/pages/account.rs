@@ -2,7 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::forms::{form_error, page_error, AccountBar, FieldError, FormError, Notice};
-use crate::{errors::AppError, server_fns::accounts::{current_operator, ChangePassword}};
+use crate::{
+    errors::AppError,
+    server_fns::accounts::{current_operator, ChangePassword},
+};
 
 /// `/account`: the signed-in operator's account (change password).
 #[component]

@@ -9,7 +9,8 @@ use crate::{
     errors::AppError,
     models::Role,
     server_fns::customers::{
-        customer_overview, list_customers, CreateCustomer, CustomerPageView, CustomersPageView, MovePoints, OperationView,
+        customer_overview, list_customers, CreateCustomer, CustomerPageView, CustomersPageView,
+        MovePoints, OperationView,
     },
 };
 
@@ -18,7 +19,11 @@ const POLL_EVERY: Duration = Duration::from_millis(1000);
 
 fn id_param(name: &'static str) -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'static {
     let params = use_params_map();
-    move || params.with(|p| p.get(name)).and_then(|id| id.parse::<i64>().ok())
+    move || {
+        params
+            .with(|p| p.get(name))
+            .and_then(|id| id.parse::<i64>().ok())
+    }
 }
 
 /// `/dashboard/stores/{id}/customers`: search, pages and a form to add a customer.
@@ -29,7 +34,12 @@ pub fn CustomersPage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
     let data = Resource::new(
         move || {
-            let (q, page) = query.with(|q| (q.get("q").unwrap_or_default(), q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1)));
+            let (q, page) = query.with(|q| {
+                (
+                    q.get("q").unwrap_or_default(),
+                    q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+                )
+            });
             (store_id(), q, page, create.version().get())
         },
         |(store_id, q, page, _)| async move {
@@ -52,14 +62,24 @@ pub fn CustomersPage() -> impl IntoView {
     }
 }
 
-fn customers_view(data: CustomersPageView, create: ServerAction<CreateCustomer>, q: String) -> AnyView {
+fn customers_view(
+    data: CustomersPageView,
+    create: ServerAction<CreateCustomer>,
+    q: String,
+) -> AnyView {
     let error = form_error(create);
     let store_id = data.store.id;
     let base = format!("/dashboard/stores/{store_id}/customers");
     let page_link = {
         let base = base.clone();
         let q = q.clone();
-        move |page: i64| crate::urls::with_query(&crate::urls::with_query(&base, "q", &q), "page", &page.to_string())
+        move |page: i64| {
+            crate::urls::with_query(
+                &crate::urls::with_query(&base, "q", &q),
+                "page",
+                &page.to_string(),
+            )
+        }
     };
     let searched = !q.is_empty();
     view! {
@@ -138,7 +158,16 @@ pub fn CustomerPage() -> impl IntoView {
         },
     );
     let live = Resource::new(
-        move || (store_id(), customer_id(), award.version().get(), redeem.version().get(), adjust.version().get(), tick.get()),
+        move || {
+            (
+                store_id(),
+                customer_id(),
+                award.version().get(),
+                redeem.version().get(),
+                adjust.version().get(),
+                tick.get(),
+            )
+        },
         |(store_id, customer_id, ..)| async move {
             match (store_id, customer_id) {
                 (Some(s), Some(c)) => customer_overview(s, c).await,
@@ -193,7 +222,12 @@ fn state_text(op: &OperationView) -> String {
             Some(h) => format!("Confirmed in block {h}"),
             None => "Confirmed".to_owned(),
         },
-        "failed" => format!("Failed: {}", op.error.clone().unwrap_or_else(|| "no reason given".to_owned())),
+        "failed" => format!(
+            "Failed: {}",
+            op.error
+                .clone()
+                .unwrap_or_else(|| "no reason given".to_owned())
+        ),
         other => other.to_owned(),
     }
 }
@@ -209,8 +243,16 @@ fn customer_view(
     let customer_id = data.customer.id;
     let role = data.store.role;
     let confirmed_ps = data.point_system.as_ref().is_some_and(|p| p.is_confirmed());
-    let symbol = data.point_system.as_ref().map(|p| p.symbol.clone()).unwrap_or_default();
-    let title = data.customer.name.clone().unwrap_or_else(|| data.customer.external_id.clone());
+    let symbol = data
+        .point_system
+        .as_ref()
+        .map(|p| p.symbol.clone())
+        .unwrap_or_default();
+    let title = data
+        .customer
+        .name
+        .clone()
+        .unwrap_or_else(|| data.customer.external_id.clone());
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">
@@ -306,7 +348,11 @@ fn move_form(
     // After a post without JavaScript, `?form=` names the form that `?error=` belongs to.
     let posted = super::forms::query_value("form");
     let error = Signal::derive(move || {
-        if action.value().with(Option::is_some) || posted.get().as_deref() == Some(kind) { error.get() } else { None }
+        if action.value().with(Option::is_some) || posted.get().as_deref() == Some(kind) {
+            error.get()
+        } else {
+            None
+        }
     });
     let amount_id = format!("{kind}-amount");
     view! {

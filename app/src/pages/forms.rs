@@ -20,7 +20,9 @@ where
     Signal::derive(move || match action.value().get() {
         Some(Ok(_)) => None,
         Some(Err(error)) => Some(error),
-        None => query.with(|q| q.get("error")).and_then(|code| AppError::from_code(&code)),
+        None => query
+            .with(|q| q.get("error"))
+            .and_then(|code| AppError::from_code(&code)),
     })
 }
 
@@ -60,7 +62,11 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn Notice(flag: &'static str, children: ChildrenFn) -> impl IntoView {
     let shown = query_flag(flag);
-    move || shown.get().then(|| view! { <p class="notice" role="status">{children()}</p> })
+    move || {
+        shown
+            .get()
+            .then(|| view! { <p class="notice" role="status">{children()}</p> })
+    }
 }
 
 /// The signed-in operator's address, links and a log-out button.
@@ -84,13 +90,25 @@ pub fn AccountBar(email: String) -> impl IntoView {
 pub fn page_error(error: AppError) -> AnyView {
     if error == AppError::NotSignedIn {
         let location = use_location();
-        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-        let here = if here.is_empty() { "/dashboard".to_owned() } else { here };
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        let here = if here.is_empty() {
+            "/dashboard".to_owned()
+        } else {
+            here
+        };
         return view! { <Redirect path=with_query("/login", "next", &here)/> }.into_any();
     }
     #[cfg(feature = "ssr")]
     crate::server_fns::respond::page_status(&error);
-    let title = if error == AppError::NotFound { "Not found" } else { "This page cannot be shown" };
+    let title = if error == AppError::NotFound {
+        "Not found"
+    } else {
+        "This page cannot be shown"
+    };
     view! {
         <section class="page narrow">
             <h1>{title}</h1>

@@ -2,7 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::forms::{form_error, page_error, query_value, FormError};
-use crate::{server_fns::staff::{invitation_offer, AcceptInvitation}, urls::with_query};
+use crate::{
+    server_fns::staff::{invitation_offer, AcceptInvitation},
+    urls::with_query,
+};
 
 /// `/invitations/accept?token=...`: the link from an invitation mail.
 #[component]

@@ -42,7 +42,10 @@ pub fn Landing() -> impl IntoView {
 ///
 /// Points are credited in whole units, rounding down, as shops usually do.
 pub fn points_earned(order_total: f64, points_per_unit: f64) -> u64 {
-    if !(order_total.is_finite() && points_per_unit.is_finite()) || order_total <= 0.0 || points_per_unit <= 0.0 {
+    if !(order_total.is_finite() && points_per_unit.is_finite())
+        || order_total <= 0.0
+        || points_per_unit <= 0.0
+    {
         return 0;
     }
     (order_total * points_per_unit).floor() as u64
@@ -54,8 +57,18 @@ fn EarnCalculator() -> impl IntoView {
     let (order_total, set_order_total) = signal(String::from("49.90"));
     let (rate, set_rate) = signal(String::from("10"));
     let earned = move || {
-        let total = order_total.get().trim().replace(',', ".").parse::<f64>().unwrap_or(0.0);
-        let rate = rate.get().trim().replace(',', ".").parse::<f64>().unwrap_or(0.0);
+        let total = order_total
+            .get()
+            .trim()
+            .replace(',', ".")
+            .parse::<f64>()
+            .unwrap_or(0.0);
+        let rate = rate
+            .get()
+            .trim()
+            .replace(',', ".")
+            .parse::<f64>()
+            .unwrap_or(0.0);
         points_earned(total, rate)
     };
 

@@ -16,10 +16,22 @@ pub fn OperationsPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let filters = move || {
-        query.with(|q| (known(&q.get("kind").unwrap_or_default(), &KINDS), known(&q.get("state").unwrap_or_default(), &STATES)))
+        query.with(|q| {
+            (
+                known(&q.get("kind").unwrap_or_default(), &KINDS),
+                known(&q.get("state").unwrap_or_default(), &STATES),
+            )
+        })
     };
     let data = Resource::new(
-        move || (params.with(|p| p.get("id")).and_then(|id| id.parse::<i64>().ok()), filters()),
+        move || {
+            (
+                params
+                    .with(|p| p.get("id"))
+                    .and_then(|id| id.parse::<i64>().ok()),
+                filters(),
+            )
+        },
         |(store_id, (kind, state))| async move {
             match store_id {
                 Some(id) => store_operations(id, kind, state).await,
@@ -44,7 +56,11 @@ pub fn OperationsPage() -> impl IntoView {
 fn operations_view(data: OperationsPageView, kind: String, state: String) -> AnyView {
     let store_id = data.store.id;
     let base = format!("/dashboard/stores/{store_id}/operations");
-    let csv = with_query(&with_query(&format!("{base}.csv"), "kind", &kind), "state", &state);
+    let csv = with_query(
+        &with_query(&format!("{base}.csv"), "kind", &kind),
+        "state",
+        &state,
+    );
     let filtered = !kind.is_empty() || !state.is_empty();
     view! {
         <AccountBar email=data.me.email.clone()/>

@@ -8,7 +8,9 @@ use super::forms::{form_error, page_error, AccountBar, FieldError, FormError, No
 use crate::{
     errors::AppError,
     models::Role,
-    server_fns::points::{check_symbol, points_overview, PointSystemView, PointsPageView, RegisterPointSystem},
+    server_fns::points::{
+        check_symbol, points_overview, PointSystemView, PointsPageView, RegisterPointSystem,
+    },
 };
 
 /// How often the page asks for the point system's status while it is not yet confirmed.
@@ -19,7 +21,11 @@ const POLL_EVERY: Duration = Duration::from_millis(1000);
 #[component]
 pub fn PointsPage() -> impl IntoView {
     let params = use_params_map();
-    let store_id = move || params.with(|p| p.get("id")).and_then(|id| id.parse::<i64>().ok());
+    let store_id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+    };
     let register = ServerAction::<RegisterPointSystem>::new();
     let tick = RwSignal::new(0u64);
     let data = Resource::new(

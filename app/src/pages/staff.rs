@@ -13,12 +13,23 @@ use crate::{
 #[component]
 pub fn StaffPage() -> impl IntoView {
     let params = use_params_map();
-    let store_id = move || params.with(|p| p.get("id")).and_then(|id| id.parse::<i64>().ok());
+    let store_id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+    };
     let invite = ServerAction::<InviteStaff>::new();
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let data = Resource::new(
-        move || (store_id(), invite.version().get(), change.version().get(), remove.version().get()),
+        move || {
+            (
+                store_id(),
+                invite.version().get(),
+                change.version().get(),
+                remove.version().get(),
+            )
+        },
         |(store_id, ..)| async move {
             match store_id {
                 Some(id) => staff_overview(id).await,
@@ -50,7 +61,10 @@ fn staff_view(
     let remove_error = form_error(remove);
     let my_role = data.store.role;
     let store_id = data.store.id;
-    let invitable: Vec<Role> = Role::ALL.into_iter().filter(|r| my_role.can_invite(*r)).collect();
+    let invitable: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| my_role.can_invite(*r))
+        .collect();
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">

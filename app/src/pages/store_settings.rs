@@ -15,7 +15,14 @@ pub fn StoreSettingsPage() -> impl IntoView {
     let params = use_params_map();
     let rename = ServerAction::<RenameStore>::new();
     let data = Resource::new(
-        move || (params.with(|p| p.get("id")).and_then(|id| id.parse::<i64>().ok()), rename.version().get()),
+        move || {
+            (
+                params
+                    .with(|p| p.get("id"))
+                    .and_then(|id| id.parse::<i64>().ok()),
+                rename.version().get(),
+            )
+        },
         |(store_id, _)| async move {
             match store_id {
                 Some(id) => store_settings(id).await,

@@ -13,7 +13,11 @@ use crate::{
 
 /// Creates an account and mails a verification link (the answer is the same for taken addresses).
 #[server(prefix = "/fn", endpoint = "sign_up")]
-pub async fn sign_up(email: String, password: String, password_repeat: String) -> Result<(), AppError> {
+pub async fn sign_up(
+    email: String,
+    password: String,
+    password_repeat: String,
+) -> Result<(), AppError> {
     let result = async {
         let ctx = ServerContext::get()?;
         let email = Email::parse(&email)?;
@@ -36,8 +40,13 @@ fn password_text(password: &Password) -> &String {
 /// Confirms the e-mail address behind a verification link.
 #[server(prefix = "/fn", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
-    let result = async { operators::verify_email(&ServerContext::get()?, token.trim()).await }.await;
-    finish(result, &with_query("/verify-email", "token", &token), |_| "/login?verified=1".to_owned())
+    let result =
+        async { operators::verify_email(&ServerContext::get()?, token.trim()).await }.await;
+    finish(
+        result,
+        &with_query("/verify-email", "token", &token),
+        |_| "/login?verified=1".to_owned(),
+    )
 }
 
 /// Signs in; goes to `next` (a local path) or the dashboard.
@@ -72,12 +81,18 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
         operators::request_password_reset(&ctx, &Email::parse(&email)?).await
     }
     .await;
-    finish(result, "/forgot-password", |_| "/forgot-password?done=1".to_owned())
+    finish(result, "/forgot-password", |_| {
+        "/forgot-password?done=1".to_owned()
+    })
 }
 
 /// Sets a new password through a reset link.
 #[server(prefix = "/fn", endpoint = "reset_password")]
-pub async fn reset_password(token: String, password: String, password_repeat: String) -> Result<(), AppError> {
+pub async fn reset_password(
+    token: String,
+    password: String,
+    password_repeat: String,
+) -> Result<(), AppError> {
     let result = async {
         let ctx = ServerContext::get()?;
         let password = Password::parse(password)?;
@@ -87,12 +102,20 @@ pub async fn reset_password(token: String, password: String, password_repeat: St
         operators::reset_password(&ctx, token.trim(), &password).await
     }
     .await;
-    finish(result, &with_query("/reset-password", "token", &token), |_| "/login?reset=1".to_owned())
+    finish(
+        result,
+        &with_query("/reset-password", "token", &token),
+        |_| "/login?reset=1".to_owned(),
+    )
 }
 
 /// Changes the signed-in operator's password; their other sessions end.
 #[server(prefix = "/fn", endpoint = "change_password")]
-pub async fn change_password(current_password: String, password: String, password_repeat: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    password: String,
+    password_repeat: String,
+) -> Result<(), AppError> {
     let result = async {
         let ctx = ServerContext::get()?;
         let operator = auth::require_operator(&ctx).await?;
@@ -101,7 +124,14 @@ pub async fn change_password(current_password: String, password: String, passwor
             return Err(AppError::PasswordsDiffer);
         }
         let session_id = auth::session().await?.id();
-        operators::change_password(&ctx, &operator, &Password::candidate(current_password), &new, session_id.as_ref()).await
+        operators::change_password(
+            &ctx,
+            &operator,
+            &Password::candidate(current_password),
+            &new,
+            session_id.as_ref(),
+        )
+        .await
     }
     .await;
     finish(result, "/account", |_| "/account?done=1".to_owned())
@@ -111,5 +141,8 @@ pub async fn change_password(current_password: String, password: String, passwor
 #[server(prefix = "/fn", endpoint = "current_operator")]
 pub async fn current_operator() -> Result<Option<OperatorView>, AppError> {
     let ctx = ServerContext::get()?;
-    Ok(auth::signed_in(&ctx).await?.map(|o| OperatorView { id: o.id, email: o.email.to_string() }))
+    Ok(auth::signed_in(&ctx).await?.map(|o| OperatorView {
+        id: o.id,
+        email: o.email.to_string(),
+    }))
 }

@@ -31,10 +31,16 @@ fn session_error(error: tower_sessions::session::Error) -> AppError {
 /// that has been removed loses access at once.
 pub async fn signed_in(ctx: &ServerContext) -> Result<Option<Operator>, AppError> {
     let session = session().await?;
-    let Some(id) = session.get::<i64>(OPERATOR_ID_KEY).await.map_err(session_error)? else {
+    let Some(id) = session
+        .get::<i64>(OPERATOR_ID_KEY)
+        .await
+        .map_err(session_error)?
+    else {
         return Ok(None);
     };
-    Ok(operators::find_by_id(ctx, id).await?.filter(|operator| operator.verified))
+    Ok(operators::find_by_id(ctx, id)
+        .await?
+        .filter(|operator| operator.verified))
 }
 
 /// The signed-in operator, or [`AppError::NotSignedIn`].
@@ -46,7 +52,10 @@ pub async fn require_operator(ctx: &ServerContext) -> Result<Operator, AppError>
 pub async fn start_session(operator: &Operator) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await.map_err(session_error)?;
-    session.insert(OPERATOR_ID_KEY, operator.id).await.map_err(session_error)?;
+    session
+        .insert(OPERATOR_ID_KEY, operator.id)
+        .await
+        .map_err(session_error)?;
     Ok(())
 }
 
@@ -59,5 +68,8 @@ pub async fn end_session() -> Result<(), AppError> {
 pub async fn client_ip() -> String {
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
-        .map_or_else(|_| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
+        .map_or_else(
+            |_| "unknown".to_owned(),
+            |ConnectInfo(addr)| addr.ip().to_string(),
+        )
 }

@@ -117,7 +117,12 @@ fn vault() -> Result<KeyVault, AppError> {
 
 /// Creates a customer of the store (or updates the one with that id); any member may.
 #[server(prefix = "/fn", endpoint = "create_customer")]
-pub async fn create_customer(store_id: i64, external_id: String, email: String, name: String) -> Result<i64, AppError> {
+pub async fn create_customer(
+    store_id: i64,
+    external_id: String,
+    email: String,
+    name: String,
+) -> Result<i64, AppError> {
     let result = async {
         let ctx = ServerContext::get()?;
         let operator = auth::require_operator(&ctx).await?;
@@ -132,16 +137,24 @@ pub async fn create_customer(store_id: i64, external_id: String, email: String, 
             return Err(AppError::InvalidCustomerName);
         }
         let name = (!name.is_empty()).then_some(name);
-        let customer = customers::upsert(&ctx.db, &vault()?, store.id, external_id, &email, name).await.map_err(ledger_to_app)?;
+        let customer = customers::upsert(&ctx.db, &vault()?, store.id, external_id, &email, name)
+            .await
+            .map_err(ledger_to_app)?;
         Ok(customer.customer_id)
     }
     .await;
-    finish(result, &customers_page(store_id), |id| customer_page(store_id, *id))
+    finish(result, &customers_page(store_id), |id| {
+        customer_page(store_id, *id)
+    })
 }
 
 /// A page of the store's customers, optionally filtered by id, e-mail or name.
 #[server(prefix = "/fn", endpoint = "list_customers")]
-pub async fn list_customers(store_id: i64, query: String, page: i64) -> Result<CustomersPageView, AppError> {
+pub async fn list_customers(
+    store_id: i64,
+    query: String,
+    page: i64,
+) -> Result<CustomersPageView, AppError> {
     answer(
         async {
             let ctx = ServerContext::get()?;
@@ -185,7 +198,11 @@ pub async fn list_customers(store_id: i64, query: String, page: i64) -> Result<C
 
 /// The store's customer with this id (scoped to the store), with its custodial key.
 #[cfg(feature = "ssr")]
-async fn store_customer(ctx: &ServerContext, store_id: i64, customer_id: i64) -> Result<(CustomerRow, i64, String), AppError> {
+async fn store_customer(
+    ctx: &ServerContext,
+    store_id: i64,
+    customer_id: i64,
+) -> Result<(CustomerRow, i64, String), AppError> {
     use sqlx::Row;
     let row = sqlx::query(
         "SELECT sc.customer_id, sc.external_id, c.email, sc.name, c.key_id, k.address FROM store_customers sc \
@@ -198,7 +215,12 @@ async fn store_customer(ctx: &ServerContext, store_id: i64, customer_id: i64) ->
     .await?
     .ok_or(AppError::NotFound)?;
     Ok((
-        CustomerRow { id: row.try_get(0)?, external_id: row.try_get(1)?, email: row.try_get(2)?, name: row.try_get(3)? },
+        CustomerRow {
+            id: row.try_get(0)?,
+            external_id: row.try_get(1)?,
+            email: row.try_get(2)?,
+            name: row.try_get(3)?,
+        },
         row.try_get(4)?,
         row.try_get(5)?,
     ))
@@ -216,10 +238,20 @@ async fn add_confirmations(operations: &mut [OperationView]) {
     if waiting.is_empty() {
         return;
     }
-    let Some(chain) = use_context::<mvs::rpc::Client>() else { return };
-    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else { return };
+    let Some(chain) = use_context::<mvs::rpc::Client>() else {
+        return;
+    };
+    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else {
+        return;
+    };
     for i in waiting {
-        let Some(Ok(txid)) = operations[i].txid.as_deref().map(str::parse::<mvs::tx::Txid>) else { continue };
+        let Some(Ok(txid)) = operations[i]
+            .txid
+            .as_deref()
+            .map(str::parse::<mvs::tx::Txid>)
+        else {
+            continue;
+        };
         if let Ok(Ok(info)) = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await {
             if info.height > 0 && info.height <= tip {
                 operations[i].confirmations = Some(tip - info.height + 1);
@@ -230,7 +262,10 @@ async fn add_confirmations(operations: &mut [OperationView]) {
 
 /// One customer: balance and the latest operations.
 #[server(prefix = "/fn", endpoint = "customer_overview")]
-pub async fn customer_overview(store_id: i64, customer_id: i64) -> Result<CustomerPageView, AppError> {
+pub async fn customer_overview(
+    store_id: i64,
+    customer_id: i64,
+) -> Result<CustomerPageView, AppError> {
     answer(
         async {
             let ctx = ServerContext::get()?;
@@ -311,7 +346,11 @@ pub async fn move_points(
             "adjust" => OperationKind::Adjust,
             _ => return Err(AppError::BadRequest),
         };
-        let min_role = if kind == OperationKind::Award { Role::Staff } else { Role::Manager };
+        let min_role = if kind == OperationKind::Award {
+            Role::Staff
+        } else {
+            Role::Manager
+        };
         let store = require_member(&ctx.db, operator.id, store_id, min_role).await?;
         let (_, key_id, address) = store_customer(&ctx, store.id, customer_id).await?;
         let point_system = PointSystem::of_store(&ctx.db, store.id)
@@ -319,7 +358,9 @@ pub async fn move_points(
             .map_err(ledger_to_app)?
             .ok_or(AppError::PointSystemNotReady)?;
         let amount = Amount::parse(amount.trim()).map_err(|_| AppError::InvalidAmount)?;
-        let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
         if kind == OperationKind::Adjust && reason.is_none() {
             return Err(AppError::ReasonRequired);
         }
@@ -328,10 +369,16 @@ pub async fn move_points(
             OperationKind::Redeem => false,
             _ => direction.as_deref() != Some("debit"),
         };
-        let treasury = Destination::Custodial { key_id: point_system.treasury_key_id, address: point_system.treasury_address.clone() };
+        let treasury = Destination::Custodial {
+            key_id: point_system.treasury_key_id,
+            address: point_system.treasury_address.clone(),
+        };
         let customer = Destination::Custodial { key_id, address };
-        let (from_key_id, to) =
-            if to_customer { (point_system.treasury_key_id, customer) } else { (key_id, treasury) };
+        let (from_key_id, to) = if to_customer {
+            (point_system.treasury_key_id, customer)
+        } else {
+            (key_id, treasury)
+        };
         let submitted = submit::submit(
             &ctx.db,
             NewOperation {

@@ -21,7 +21,9 @@ pub const PAGE_LIMIT: i64 = 200;
 /// Most rows one CSV export holds.
 pub const CSV_LIMIT: i64 = 100_000;
 /// Kinds and states a filter may name.
-pub const KINDS: [&str; 6] = ["award", "redeem", "transfer", "adjust", "withdraw", "deposit"];
+pub const KINDS: [&str; 6] = [
+    "award", "redeem", "transfer", "adjust", "withdraw", "deposit",
+];
 pub const STATES: [&str; 5] = ["queued", "signed", "broadcast", "confirmed", "failed"];
 
 /// One operation in the store's list, with customers named by their id in the shop.
@@ -51,12 +53,22 @@ pub struct OperationsPageView {
 /// Keeps a filter only if it names a known kind or state.
 pub fn known(filter: &str, allowed: &[&str]) -> String {
     let filter = filter.trim();
-    if allowed.contains(&filter) { filter.to_owned() } else { String::new() }
+    if allowed.contains(&filter) {
+        filter.to_owned()
+    } else {
+        String::new()
+    }
 }
 
 /// The store's operations, newest first, filtered by kind and state (empty: any).
 #[cfg(feature = "ssr")]
-pub async fn query_operations(db: &Database, store_id: i64, kind: &str, state: &str, limit: i64) -> Result<Vec<OperationRow>, AppError> {
+pub async fn query_operations(
+    db: &Database,
+    store_id: i64,
+    kind: &str,
+    state: &str,
+    limit: i64,
+) -> Result<Vec<OperationRow>, AppError> {
     use sqlx::Row;
     let kind = known(kind, &KINDS);
     let state = known(state, &STATES);
@@ -80,7 +92,9 @@ pub async fn query_operations(db: &Database, store_id: i64, kind: &str, state: &
     rows.iter()
         .map(|r| {
             let treasury: i64 = r.try_get(14)?;
-            let name = |key: Option<i64>, external: Option<String>, fallback: String| match (key, external) {
+            let name = |key: Option<i64>, external: Option<String>, fallback: String| match (
+                key, external,
+            ) {
                 (Some(k), _) if k == treasury => "treasury".to_owned(),
                 (_, Some(external)) => external,
                 _ => fallback,
@@ -106,13 +120,22 @@ pub async fn query_operations(db: &Database, store_id: i64, kind: &str, state: &
 
 /// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is defused for spreadsheets.
 fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
 }
 
 /// The rows as CSV (RFC 4180, header line first).
 pub fn to_csv(rows: &[OperationRow]) -> String {
-    let mut out = String::from("id,created_at,kind,amount,from,to,state,txid,height,reason,error\r\n");
+    let mut out =
+        String::from("id,created_at,kind,amount,from,to,state,txid,height,reason,error\r\n");
     for r in rows {
         let fields = [
             r.id.to_string(),
@@ -127,7 +150,13 @@ pub fn to_csv(rows: &[OperationRow]) -> String {
             r.reason.clone().unwrap_or_default(),
             r.error.clone().unwrap_or_default(),
         ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -135,14 +164,25 @@ pub fn to_csv(rows: &[OperationRow]) -> String {
 
 /// The store's operations for the dashboard.
 #[server(prefix = "/fn", endpoint = "store_operations")]
-pub async fn store_operations(store_id: i64, kind: String, state: String) -> Result<OperationsPageView, AppError> {
+pub async fn store_operations(
+    store_id: i64,
+    kind: String,
+    state: String,
+) -> Result<OperationsPageView, AppError> {
     answer(
         async {
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
             let rows = query_operations(&ctx.db, store.id, &kind, &state, PAGE_LIMIT).await?;
-            Ok(OperationsPageView { me: OperatorView { id: operator.id, email: operator.email.to_string() }, store, rows })
+            Ok(OperationsPageView {
+                me: OperatorView {
+                    id: operator.id,
+                    email: operator.email.to_string(),
+                },
+                store,
+                rows,
+            })
         }
         .await,
     )

@@ -120,23 +120,37 @@ pub(crate) const CHAIN_WAIT: std::time::Duration = std::time::Duration::from_sec
 /// `false`: the worker's issue would then fail with the node's reason.
 #[cfg(feature = "ssr")]
 async fn taken_on_chain(symbol: &str) -> bool {
-    let Some(chain) = use_context::<mvs::rpc::Client>() else { return false };
-    matches!(tokio::time::timeout(CHAIN_WAIT, chain.get_asset(symbol)).await, Ok(Ok(_)))
+    let Some(chain) = use_context::<mvs::rpc::Client>() else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(CHAIN_WAIT, chain.get_asset(symbol)).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Whether another point system or the chain already has this issuer avatar (the worker
 /// registers it on the new treasury address, which would fail).
 #[cfg(feature = "ssr")]
-async fn avatar_taken(ctx: &ServerContext, avatar: &mvs::symbol::AvatarName) -> Result<bool, AppError> {
-    let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE LOWER(issuer_avatar) = $1")
-        .bind(avatar.as_str().to_lowercase())
-        .fetch_optional(ctx.db.pool())
-        .await?;
+async fn avatar_taken(
+    ctx: &ServerContext,
+    avatar: &mvs::symbol::AvatarName,
+) -> Result<bool, AppError> {
+    let ours: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM point_systems WHERE LOWER(issuer_avatar) = $1")
+            .bind(avatar.as_str().to_lowercase())
+            .fetch_optional(ctx.db.pool())
+            .await?;
     if ours.is_some() {
         return Ok(true);
     }
-    let Some(chain) = use_context::<mvs::rpc::Client>() else { return Ok(false) };
-    Ok(matches!(tokio::time::timeout(CHAIN_WAIT, chain.get_did(avatar.as_str())).await, Ok(Ok(_))))
+    let Some(chain) = use_context::<mvs::rpc::Client>() else {
+        return Ok(false);
+    };
+    Ok(matches!(
+        tokio::time::timeout(CHAIN_WAIT, chain.get_did(avatar.as_str())).await,
+        Ok(Ok(_))
+    ))
 }
 
 /// The MST symbol rules as a form error.
@@ -169,16 +183,23 @@ fn parse_spec(
     if description.chars().count() > 500 {
         return Err(AppError::InvalidDescription);
     }
-    let decimals: u8 = decimals.trim().parse().map_err(|_| AppError::InvalidDecimals)?;
+    let decimals: u8 = decimals
+        .trim()
+        .parse()
+        .map_err(|_| AppError::InvalidDecimals)?;
     if decimals > 19 {
         return Err(AppError::InvalidDecimals);
     }
     let max_supply = Amount::parse(max_supply.trim()).map_err(|_| AppError::InvalidMaxSupply)?;
-    let secondary_issue: u8 = secondary_issue.trim().parse().map_err(|_| AppError::InvalidSecondaryIssue)?;
+    let secondary_issue: u8 = secondary_issue
+        .trim()
+        .parse()
+        .map_err(|_| AppError::InvalidSecondaryIssue)?;
     if !(secondary_issue <= 100 || secondary_issue == 127) {
         return Err(AppError::InvalidSecondaryIssue);
     }
-    let issuer_avatar = mvs::symbol::AvatarName::parse(issuer_avatar.trim()).map_err(|_| AppError::InvalidAvatar)?;
+    let issuer_avatar = mvs::symbol::AvatarName::parse(issuer_avatar.trim())
+        .map_err(|_| AppError::InvalidAvatar)?;
     Ok(PointSystemSpec {
         symbol,
         name: name.to_owned(),
@@ -198,9 +219,14 @@ pub async fn points_overview(store_id: i64) -> Result<PointsPageView, AppError> 
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
-            let point_system = PointSystem::of_store(&ctx.db, store.id).await.map_err(ledger_error)?;
+            let point_system = PointSystem::of_store(&ctx.db, store.id)
+                .await
+                .map_err(ledger_error)?;
             Ok(PointsPageView {
-                me: OperatorView { id: operator.id, email: operator.email.to_string() },
+                me: OperatorView {
+                    id: operator.id,
+                    email: operator.email.to_string(),
+                },
                 store,
                 point_system: point_system.map(Into::into),
             })
@@ -222,10 +248,11 @@ pub async fn check_symbol(store_id: i64, symbol: String) -> Result<Option<AppErr
                 Ok(symbol) => symbol,
                 Err(error) => return Ok(Some(error)),
             };
-            let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE symbol = $1")
-                .bind(symbol.as_str())
-                .fetch_optional(ctx.db.pool())
-                .await?;
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM point_systems WHERE symbol = $1")
+                    .bind(symbol.as_str())
+                    .fetch_optional(ctx.db.pool())
+                    .await?;
             if taken.is_some() || taken_on_chain(symbol.as_str()).await {
                 return Ok(Some(AppError::SymbolTaken));
             }
@@ -252,8 +279,20 @@ pub async fn register_point_system(
         let ctx = ServerContext::get()?;
         let operator = auth::require_operator(&ctx).await?;
         let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
-        let spec = parse_spec(&symbol, &name, &description, &decimals, &max_supply, &secondary_issue, &issuer_avatar)?;
-        if PointSystem::of_store(&ctx.db, store.id).await.map_err(ledger_error)?.is_some() {
+        let spec = parse_spec(
+            &symbol,
+            &name,
+            &description,
+            &decimals,
+            &max_supply,
+            &secondary_issue,
+            &issuer_avatar,
+        )?;
+        if PointSystem::of_store(&ctx.db, store.id)
+            .await
+            .map_err(ledger_error)?
+            .is_some()
+        {
             return Err(AppError::PointSystemExists);
         }
         if taken_on_chain(spec.symbol.as_str()).await {
@@ -266,9 +305,13 @@ pub async fn register_point_system(
             tracing::error!("KeyVault was not provided to this request");
             AppError::Internal
         })?;
-        let point_system = point_systems::register(&ctx.db, &vault, store.id, &spec).await.map_err(ledger_error)?;
+        let point_system = point_systems::register(&ctx.db, &vault, store.id, &spec)
+            .await
+            .map_err(ledger_error)?;
         Ok(point_system.id)
     }
     .await;
-    finish(result, &points_page(store_id), |_| format!("{}?registered=1", points_page(store_id)))
+    finish(result, &points_page(store_id), |_| {
+        format!("{}?registered=1", points_page(store_id))
+    })
 }

@@ -22,14 +22,21 @@ fn is_plain_form_post() -> bool {
 
 /// Finishes a server function: on success go to `success_to(&value)`, on error back to
 /// `form_page` (without JavaScript) or answer the error (with JavaScript).
-pub fn finish<T>(result: Result<T, AppError>, form_page: &str, success_to: impl FnOnce(&T) -> String) -> Result<T, AppError> {
+pub fn finish<T>(
+    result: Result<T, AppError>,
+    form_page: &str,
+    success_to: impl FnOnce(&T) -> String,
+) -> Result<T, AppError> {
     match &result {
         Ok(value) => leptos_axum::redirect(&success_to(value)),
         Err(error) => {
             if is_plain_form_post() {
                 leptos_axum::redirect(&with_query(form_page, "error", &error.code()));
             } else if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
+                response.set_status(
+                    axum::http::StatusCode::from_u16(error.status())
+                        .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+                );
             }
         }
     }
@@ -47,6 +54,9 @@ pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 /// Sets the HTTP status of a page rendered on the server for an error it shows.
 pub fn page_status(error: &AppError) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::from_u16(error.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST));
+        response.set_status(
+            axum::http::StatusCode::from_u16(error.status())
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+        );
     }
 }

@@ -35,7 +35,10 @@ pub async fn staff_overview(store_id: i64) -> Result<StaffView, AppError> {
             Ok(StaffView {
                 members: staff::members(&ctx, store.id).await?,
                 invitations: staff::pending_invitations(&ctx, store.id).await?,
-                me: OperatorView { id: operator.id, email: operator.email.to_string() },
+                me: OperatorView {
+                    id: operator.id,
+                    email: operator.email.to_string(),
+                },
                 store,
             })
         }
@@ -55,12 +58,18 @@ pub async fn invite_staff(store_id: i64, email: String, role: String) -> Result<
         staff::invite(&ctx, &operator, &store, &email, role).await
     }
     .await;
-    finish(result, &staff_page(store_id), |_| format!("{}?invited=1", staff_page(store_id)))
+    finish(result, &staff_page(store_id), |_| {
+        format!("{}?invited=1", staff_page(store_id))
+    })
 }
 
 /// Gives a member another role (owners only).
 #[server(prefix = "/fn", endpoint = "change_member_role")]
-pub async fn change_member_role(store_id: i64, operator_id: i64, role: String) -> Result<(), AppError> {
+pub async fn change_member_role(
+    store_id: i64,
+    operator_id: i64,
+    role: String,
+) -> Result<(), AppError> {
     let result = async {
         let ctx = ServerContext::get()?;
         let operator = auth::require_operator(&ctx).await?;
@@ -68,7 +77,9 @@ pub async fn change_member_role(store_id: i64, operator_id: i64, role: String) -
         staff::change_role(&ctx, store_id, operator_id, Role::parse(&role)?).await
     }
     .await;
-    finish(result, &staff_page(store_id), |_| format!("{}?changed=1", staff_page(store_id)))
+    finish(result, &staff_page(store_id), |_| {
+        format!("{}?changed=1", staff_page(store_id))
+    })
 }
 
 /// Removes a member from a store (owners only).
@@ -81,7 +92,9 @@ pub async fn remove_member(store_id: i64, operator_id: i64) -> Result<(), AppErr
         staff::remove(&ctx, store_id, operator_id).await
     }
     .await;
-    finish(result, &staff_page(store_id), |_| format!("{}?removed=1", staff_page(store_id)))
+    finish(result, &staff_page(store_id), |_| {
+        format!("{}?removed=1", staff_page(store_id))
+    })
 }
 
 /// What an invitation link offers (the link stays unspent).
@@ -92,7 +105,12 @@ pub async fn invitation_offer(token: String) -> Result<InvitationOfferView, AppE
             let ctx = ServerContext::get()?;
             let (store_name, role, email) = staff::offer(&ctx, token.trim()).await?;
             let signed_in_as = auth::signed_in(&ctx).await?.map(|o| o.email.to_string());
-            Ok(InvitationOfferView { store_name, role, email: email.to_string(), signed_in_as })
+            Ok(InvitationOfferView {
+                store_name,
+                role,
+                email: email.to_string(),
+                signed_in_as,
+            })
         }
         .await,
     )
@@ -107,5 +125,9 @@ pub async fn accept_invitation(token: String) -> Result<i64, AppError> {
         staff::accept(&ctx, &operator, token.trim()).await
     }
     .await;
-    finish(result, &with_query("/invitations/accept", "token", &token), |store_id| staff_page(*store_id))
+    finish(
+        result,
+        &with_query("/invitations/accept", "token", &token),
+        |store_id| staff_page(*store_id),
+    )
 }

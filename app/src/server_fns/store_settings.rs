@@ -32,7 +32,13 @@ pub async fn store_settings(store_id: i64) -> Result<StoreSettingsView, AppError
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
-            Ok(StoreSettingsView { me: OperatorView { id: operator.id, email: operator.email.to_string() }, store })
+            Ok(StoreSettingsView {
+                me: OperatorView {
+                    id: operator.id,
+                    email: operator.email.to_string(),
+                },
+                store,
+            })
         }
         .await,
     )
@@ -48,7 +54,11 @@ pub async fn rename_store(store_id: i64, name: String) -> Result<(), AppError> {
         let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
         let name = stores::parse_name(&name)?;
         let mut tx = ctx.db.begin_write().await?;
-        sqlx::query("UPDATE stores SET name = $1 WHERE id = $2").bind(&name).bind(store.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE stores SET name = $1 WHERE id = $2")
+            .bind(&name)
+            .bind(store.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

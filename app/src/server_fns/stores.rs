@@ -24,7 +24,9 @@ pub async fn create_store(name: String, slug: String) -> Result<StoreSummary, Ap
         stores::create(&ctx.db, operator.id, &name, &slug).await
     }
     .await;
-    finish(result, "/dashboard", |store| format!("/dashboard?created={}", store.id))
+    finish(result, "/dashboard", |store| {
+        format!("/dashboard?created={}", store.id)
+    })
 }
 
 /// The stores the signed-in operator works on.

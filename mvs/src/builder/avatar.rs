@@ -41,7 +41,10 @@ impl AvatarRegistration {
         }];
         let available = sum_values(&self.fee_inputs)?;
         if available < AVATAR_REGISTER_FEE {
-            return Err(BuildError::InsufficientEtp { needed: AVATAR_REGISTER_FEE, available });
+            return Err(BuildError::InsufficientEtp {
+                needed: AVATAR_REGISTER_FEE,
+                available,
+            });
         }
         if available > AVATAR_REGISTER_FEE {
             outputs.push(Output {

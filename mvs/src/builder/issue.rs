@@ -3,7 +3,10 @@
 
 use super::{check_fee_inputs, check_network, sign_and_check, sum_values, BuildError, Spendable};
 use crate::address::Address;
-use crate::attachment::{cert_status, AssetDetail, Attachment, AttachmentBody, CertType, Certificate, SECONDARY_ISSUE_FREE};
+use crate::attachment::{
+    cert_status, AssetDetail, Attachment, AttachmentBody, CertType, Certificate,
+    SECONDARY_ISSUE_FREE,
+};
 use crate::consensus::{needs_issue_certificate, MAX_DEVELOPER_SHARE, MST_ISSUE_FEE};
 use crate::network::Network;
 use crate::symbol::{AvatarName, Symbol};
@@ -117,24 +120,44 @@ impl MstIssue {
             })),
         }];
         if needs_issue_certificate(self.secondary_issue.threshold_byte()) {
-            outputs.push(cert(self.symbol.as_str(), CertType::Issue, cert_status::AUTO_ISSUE));
+            outputs.push(cert(
+                self.symbol.as_str(),
+                CertType::Issue,
+                cert_status::AUTO_ISSUE,
+            ));
         }
         let mut spent: Vec<&Spendable> = self.fee_inputs.iter().collect();
         match &self.domain_certificate {
-            DomainCertificate::AutoIssue => outputs.push(cert(self.symbol.domain(), CertType::Domain, cert_status::AUTO_ISSUE)),
+            DomainCertificate::AutoIssue => outputs.push(cert(
+                self.symbol.domain(),
+                CertType::Domain,
+                cert_status::AUTO_ISSUE,
+            )),
             DomainCertificate::Spend(held) => {
-                outputs.push(cert(self.symbol.domain(), CertType::Domain, cert_status::NORMAL));
+                outputs.push(cert(
+                    self.symbol.domain(),
+                    CertType::Domain,
+                    cert_status::NORMAL,
+                ));
                 spent.push(held.as_ref());
             }
         }
         if developer_share > 0 {
-            let developer = Address::parse(self.network.developer_community_address()).expect("constant address");
-            outputs.push(Output { value: developer_share, script_pubkey: developer.script_pubkey(), attachment: Attachment::etp() });
+            let developer = Address::parse(self.network.developer_community_address())
+                .expect("constant address");
+            outputs.push(Output {
+                value: developer_share,
+                script_pubkey: developer.script_pubkey(),
+                attachment: Attachment::etp(),
+            });
         }
 
         let available = sum_values(&self.fee_inputs)?;
         if available < MST_ISSUE_FEE {
-            return Err(BuildError::InsufficientEtp { needed: MST_ISSUE_FEE, available });
+            return Err(BuildError::InsufficientEtp {
+                needed: MST_ISSUE_FEE,
+                available,
+            });
         }
         if available > MST_ISSUE_FEE {
             outputs.push(Output {

@@ -62,15 +62,27 @@ pub struct Recipient {
 impl Recipient {
     /// `quantity` to `address`.
     pub fn address(address: Address, quantity: u64) -> Recipient {
-        Recipient { destination: Destination::Address(address), quantity }
+        Recipient {
+            destination: Destination::Address(address),
+            quantity,
+        }
     }
     /// `quantity` to avatar `name` whose address is `address`.
     pub fn avatar(name: impl Into<String>, address: Address, quantity: u64) -> Recipient {
-        Recipient { destination: Destination::Avatar { name: name.into(), address }, quantity }
+        Recipient {
+            destination: Destination::Avatar {
+                name: name.into(),
+                address,
+            },
+            quantity,
+        }
     }
     /// `quantity` burned.
     pub fn burn(quantity: u64) -> Recipient {
-        Recipient { destination: Destination::Burn, quantity }
+        Recipient {
+            destination: Destination::Burn,
+            quantity,
+        }
     }
 }
 
@@ -139,7 +151,10 @@ pub enum BuildError {
 
 /// Sum of the ETP values of `inputs`.
 fn sum_values(inputs: &[Spendable]) -> Result<u64, BuildError> {
-    inputs.iter().try_fold(0u64, |acc, s| acc.checked_add(s.output.value)).ok_or(BuildError::Overflow)
+    inputs
+        .iter()
+        .try_fold(0u64, |acc, s| acc.checked_add(s.output.value))
+        .ok_or(BuildError::Overflow)
 }
 
 /// Requires fee inputs to carry nothing but ETP.
@@ -161,7 +176,11 @@ fn check_network(address: &Address, network: Network) -> Result<(), BuildError> 
 }
 
 /// Assembles, signs and checks a transaction spending `spent` in order.
-fn sign_and_check(spent: Vec<&Spendable>, outputs: Vec<Output>, network: Network) -> Result<Transaction, BuildError> {
+fn sign_and_check(
+    spent: Vec<&Spendable>,
+    outputs: Vec<Output>,
+    network: Network,
+) -> Result<Transaction, BuildError> {
     let mut tx = Transaction {
         version: TX_VERSION,
         inputs: spent.iter().map(|s| Input::unsigned(s.outpoint)).collect(),

@@ -37,7 +37,10 @@ impl EtpSplit {
             return Err(BuildError::ZeroQuantity);
         }
         if self.fee < MIN_TX_FEE {
-            return Err(BuildError::FeeTooLow { fee: self.fee, min: MIN_TX_FEE });
+            return Err(BuildError::FeeTooLow {
+                fee: self.fee,
+                min: MIN_TX_FEE,
+            });
         }
         check_network(&self.to, self.network)?;
         check_network(&self.change, self.network)?;
@@ -51,10 +54,18 @@ impl EtpSplit {
             return Err(BuildError::InsufficientEtp { needed, available });
         }
         let mut outputs: Vec<Output> = (0..self.count)
-            .map(|_| Output { value: self.value, script_pubkey: self.to.script_pubkey(), attachment: Attachment::etp() })
+            .map(|_| Output {
+                value: self.value,
+                script_pubkey: self.to.script_pubkey(),
+                attachment: Attachment::etp(),
+            })
             .collect();
         if available > needed {
-            outputs.push(Output { value: available - needed, script_pubkey: self.change.script_pubkey(), attachment: Attachment::etp() });
+            outputs.push(Output {
+                value: available - needed,
+                script_pubkey: self.change.script_pubkey(),
+                attachment: Attachment::etp(),
+            });
         }
         sign_and_check(self.inputs.iter().collect(), outputs, self.network)
     }
@@ -68,7 +79,11 @@ mod tests {
     fn funded(key: &PrivateKey, value: u64) -> Spendable {
         Spendable {
             outpoint: OutPoint::new("11".repeat(32).parse().unwrap(), 0),
-            output: Output { value, script_pubkey: key.address().script_pubkey(), attachment: Attachment::etp() },
+            output: Output {
+                value,
+                script_pubkey: key.address().script_pubkey(),
+                attachment: Attachment::etp(),
+            },
             key: key.clone(),
         }
     }
@@ -89,7 +104,10 @@ mod tests {
         let tx = split.build().unwrap();
         assert_eq!(tx.outputs.len(), 11);
         assert!(tx.outputs[..10].iter().all(|o| o.value == 10_000_000));
-        assert_eq!(tx.outputs[10].value, 1_000_000_000 - 100_000_000 - MIN_TX_FEE);
+        assert_eq!(
+            tx.outputs[10].value,
+            1_000_000_000 - 100_000_000 - MIN_TX_FEE
+        );
         crate::sign::verify_transaction(&tx, &[&input.output]).unwrap();
     }
 
@@ -105,8 +123,24 @@ mod tests {
             change: key.address(),
             fee: MIN_TX_FEE,
         };
-        assert!(matches!(base.build(), Err(BuildError::InsufficientEtp { needed: 60_000, available: 50_000 })));
-        assert!(matches!(EtpSplit { fee: 1, ..base.clone() }.build(), Err(BuildError::FeeTooLow { .. })));
-        assert!(matches!(EtpSplit { count: 0, ..base }.build(), Err(BuildError::ZeroQuantity)));
+        assert!(matches!(
+            base.build(),
+            Err(BuildError::InsufficientEtp {
+                needed: 60_000,
+                available: 50_000
+            })
+        ));
+        assert!(matches!(
+            EtpSplit {
+                fee: 1,
+                ..base.clone()
+            }
+            .build(),
+            Err(BuildError::FeeTooLow { .. })
+        ));
+        assert!(matches!(
+            EtpSplit { count: 0, ..base }.build(),
+            Err(BuildError::ZeroQuantity)
+        ));
     }
 }

@@ -1,7 +1,10 @@
 //! MST transfer: many recipients of one symbol, asset change back to the holder, the
 //! fee paid from separate ETP inputs (the platform's fee wallet). Also burns.
 
-use super::{check_fee_inputs, check_network, sign_and_check, sum_values, BuildError, Destination, Recipient, Spendable};
+use super::{
+    check_fee_inputs, check_network, sign_and_check, sum_values, BuildError, Destination,
+    Recipient, Spendable,
+};
 use crate::address::Address;
 use crate::attachment::{AssetTransfer, Attachment, AttachmentBody};
 use crate::consensus::MIN_TX_FEE;
@@ -38,7 +41,10 @@ impl MstTransfer {
             return Err(BuildError::NoRecipients);
         }
         if self.fee < MIN_TX_FEE {
-            return Err(BuildError::FeeTooLow { fee: self.fee, min: MIN_TX_FEE });
+            return Err(BuildError::FeeTooLow {
+                fee: self.fee,
+                min: MIN_TX_FEE,
+            });
         }
         check_network(&self.asset_change, self.network)?;
         check_network(&self.fee_change, self.network)?;
@@ -54,7 +60,9 @@ impl MstTransfer {
                     found: found.map(str::to_string),
                 });
             }
-            available = available.checked_add(input.output.attachment.asset_quantity()).ok_or(BuildError::Overflow)?;
+            available = available
+                .checked_add(input.output.attachment.asset_quantity())
+                .ok_or(BuildError::Overflow)?;
         }
         let mut needed = 0u64;
         for r in &self.recipients {
@@ -69,7 +77,10 @@ impl MstTransfer {
 
         let mut outputs = Vec::with_capacity(self.recipients.len() + 2);
         for r in &self.recipients {
-            let body = AttachmentBody::AssetTransfer(AssetTransfer { symbol: self.symbol.clone(), quantity: r.quantity });
+            let body = AttachmentBody::AssetTransfer(AssetTransfer {
+                symbol: self.symbol.clone(),
+                quantity: r.quantity,
+            });
             let (script, attachment) = match &r.destination {
                 Destination::Address(a) => {
                     check_network(a, self.network)?;
@@ -77,11 +88,18 @@ impl MstTransfer {
                 }
                 Destination::Avatar { name, address } => {
                     check_network(address, self.network)?;
-                    (address.script_pubkey(), Attachment::with_dids(body, name.clone(), ""))
+                    (
+                        address.script_pubkey(),
+                        Attachment::with_dids(body, name.clone(), ""),
+                    )
                 }
                 Destination::Burn => (Script::op_return(), Attachment::plain(body)),
             };
-            outputs.push(Output { value: 0, script_pubkey: script, attachment });
+            outputs.push(Output {
+                value: 0,
+                script_pubkey: script,
+                attachment,
+            });
         }
         if available > needed {
             outputs.push(Output {
@@ -99,7 +117,10 @@ impl MstTransfer {
             .checked_add(sum_values(&self.fee_inputs)?)
             .ok_or(BuildError::Overflow)?;
         if etp_in < self.fee {
-            return Err(BuildError::InsufficientEtp { needed: self.fee, available: etp_in });
+            return Err(BuildError::InsufficientEtp {
+                needed: self.fee,
+                available: etp_in,
+            });
         }
         if etp_in > self.fee {
             outputs.push(Output {

@@ -99,7 +99,12 @@ impl Decode for Block {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let header = BlockHeader::decode_from(r)?;
         let n = r.count("transaction count", 10)?;
-        let transactions = (0..n).map(|_| Transaction::decode_from(r)).collect::<Result<_, _>>()?;
-        Ok(Block { header, transactions })
+        let transactions = (0..n)
+            .map(|_| Transaction::decode_from(r))
+            .collect::<Result<_, _>>()?;
+        Ok(Block {
+            header,
+            transactions,
+        })
     }
 }

@@ -82,8 +82,16 @@ pub fn coinbase(height: u64, outputs: Vec<Output>) -> Transaction {
 /// The genesis block: pays `amount` satoshi to `address` (or nothing).
 pub fn genesis_block(address: Option<&Address>, amount: u64, timestamp: u32) -> Block {
     let output = match address {
-        Some(a) => Output { value: amount, script_pubkey: a.script_pubkey(), attachment: Attachment::etp() },
-        None => Output { value: 0, script_pubkey: Script::op_return(), attachment: Attachment::etp() },
+        Some(a) => Output {
+            value: amount,
+            script_pubkey: a.script_pubkey(),
+            attachment: Attachment::etp(),
+        },
+        None => Output {
+            value: 0,
+            script_pubkey: Script::op_return(),
+            attachment: Attachment::etp(),
+        },
     };
     let cb = coinbase(0, vec![output]);
     Block {
@@ -167,23 +175,34 @@ impl Chain {
 
     /// Validates a broadcast transaction fully and adds it to the pool.
     pub fn submit(&mut self, tx: Transaction) -> Result<Txid, RuleError> {
-        self.mempool.add(&self.ledger, tx, self.network, ValidationOptions::BROADCAST)
+        self.mempool
+            .add(&self.ledger, tx, self.network, ValidationOptions::BROADCAST)
     }
 
     /// Validates the transactions in order against the ledger, each seeing the ones before.
     /// With `skip_invalid` a failing transaction is left out; otherwise it fails the batch.
-    fn stage(&self, txs: Vec<Transaction>, options: ValidationOptions, skip_invalid: bool) -> Result<Vec<Staged>, (Txid, RuleError)> {
+    fn stage(
+        &self,
+        txs: Vec<Transaction>,
+        options: ValidationOptions,
+        skip_invalid: bool,
+    ) -> Result<Vec<Staged>, (Txid, RuleError)> {
         let mut overlay = Overlay::default();
         let mut staged = Vec::with_capacity(txs.len());
         for tx in txs {
             let txid = tx.txid();
-            let view = PendingView { ledger: &self.ledger, overlay: &overlay };
+            let view = PendingView {
+                ledger: &self.ledger,
+                overlay: &overlay,
+            };
             match validate(&view, &tx, txid, self.network, options) {
                 Ok(effects) => {
                     overlay.apply(&self.ledger, txid, &effects);
                     staged.push(Staged { tx, txid, effects });
                 }
-                Err(e) if skip_invalid => tracing::warn!(%txid, error = %e, "devnet: dropping pool transaction"),
+                Err(e) if skip_invalid => {
+                    tracing::warn!(%txid, error = %e, "devnet: dropping pool transaction")
+                }
                 Err(e) => return Err((txid, e)),
             }
         }
@@ -191,19 +210,36 @@ impl Chain {
     }
 
     /// Appends a block whose transactions were staged against the current ledger.
-    fn apply_block(&mut self, header: BlockHeader, coinbase: Transaction, staged: Vec<Staged>) -> &Block {
+    fn apply_block(
+        &mut self,
+        header: BlockHeader,
+        coinbase: Transaction,
+        staged: Vec<Staged>,
+    ) -> &Block {
         let height = self.blocks.len() as u64;
         let cb_txid = coinbase.txid();
-        let cb_effects = Effects { created: created_outputs(&coinbase, cb_txid), ..Default::default() };
-        let location = |position: usize, tx: &Transaction| TxLocation { height, position: position as u32, outputs: tx.outputs.len() as u32 };
-        self.ledger.apply(cb_txid, &cb_effects, location(0, &coinbase));
+        let cb_effects = Effects {
+            created: created_outputs(&coinbase, cb_txid),
+            ..Default::default()
+        };
+        let location = |position: usize, tx: &Transaction| TxLocation {
+            height,
+            position: position as u32,
+            outputs: tx.outputs.len() as u32,
+        };
+        self.ledger
+            .apply(cb_txid, &cb_effects, location(0, &coinbase));
         let mut transactions = Vec::with_capacity(staged.len() + 1);
         transactions.push(coinbase);
         for (i, s) in staged.into_iter().enumerate() {
-            self.ledger.apply(s.txid, &s.effects, location(i + 1, &s.tx));
+            self.ledger
+                .apply(s.txid, &s.effects, location(i + 1, &s.tx));
             transactions.push(s.tx);
         }
-        let block = Block { header, transactions };
+        let block = Block {
+            header,
+            transactions,
+        };
         let hash = block.hash();
         self.hashes.push(hash);
         self.by_hash.insert(hash, height);
@@ -220,10 +256,17 @@ impl Chain {
             return Err(ChainError::NotOnTip(height));
         }
         let mut txs = block.transactions.into_iter();
-        let coinbase = txs.next().filter(Transaction::is_coinbase).ok_or(ChainError::BadCoinbase(height))?;
+        let coinbase = txs
+            .next()
+            .filter(Transaction::is_coinbase)
+            .ok_or(ChainError::BadCoinbase(height))?;
         let staged = self
             .stage(txs.collect(), ValidationOptions::REAPPLY, false)
-            .map_err(|(txid, error)| ChainError::InvalidTransaction { height, txid, error })?;
+            .map_err(|(txid, error)| ChainError::InvalidTransaction {
+                height,
+                txid,
+                error,
+            })?;
         if height > 0 {
             let fees: u64 = staged.iter().map(|s| s.effects.fee).sum();
             if coinbase.total_output_value().is_none_or(|v| v > fees) {
@@ -238,12 +281,27 @@ impl Chain {
     pub fn mine(&mut self, timestamp: u32) -> &Block {
         let height = self.blocks.len() as u64;
         let mut entries = self.mempool.take_all();
-        let rest = if entries.len() > MAX_BLOCK_TRANSACTIONS { entries.split_off(MAX_BLOCK_TRANSACTIONS) } else { Vec::new() };
+        let rest = if entries.len() > MAX_BLOCK_TRANSACTIONS {
+            entries.split_off(MAX_BLOCK_TRANSACTIONS)
+        } else {
+            Vec::new()
+        };
         let staged = self
-            .stage(entries.into_iter().map(|e| e.tx).collect(), ValidationOptions::REAPPLY, true)
+            .stage(
+                entries.into_iter().map(|e| e.tx).collect(),
+                ValidationOptions::REAPPLY,
+                true,
+            )
             .unwrap_or_default();
         let fees: u64 = staged.iter().map(|s| s.effects.fee).sum();
-        let cb = coinbase(height, vec![Output { value: fees, script_pubkey: Script::op_return(), attachment: Attachment::etp() }]);
+        let cb = coinbase(
+            height,
+            vec![Output {
+                value: fees,
+                script_pubkey: Script::op_return(),
+                attachment: Attachment::etp(),
+            }],
+        );
         let mut txids = Vec::with_capacity(staged.len() + 1);
         txids.push(cb.txid());
         txids.extend(staged.iter().map(|s| s.txid));
@@ -259,7 +317,12 @@ impl Chain {
         };
         self.apply_block(header, cb, staged);
         if !rest.is_empty() {
-            let (pool, _) = Mempool::rebuild(&self.ledger, rest.into_iter().map(|e| e.tx), self.network, ValidationOptions::REAPPLY);
+            let (pool, _) = Mempool::rebuild(
+                &self.ledger,
+                rest.into_iter().map(|e| e.tx),
+                self.network,
+                ValidationOptions::REAPPLY,
+            );
             self.mempool = pool;
         }
         self.blocks.last().expect("just mined")
@@ -269,7 +332,9 @@ impl Chain {
     /// go back to the pool ahead of what was pending, each re-validated in full.
     /// Returns the removed blocks.
     pub fn invalidate(&mut self, hash: &Hash256) -> Result<Vec<Block>, ChainError> {
-        let height = self.height_of(hash).ok_or(ChainError::UnknownBlock(*hash))?;
+        let height = self
+            .height_of(hash)
+            .ok_or(ChainError::UnknownBlock(*hash))?;
         if height == 0 {
             return Err(ChainError::Genesis);
         }
@@ -280,12 +345,23 @@ impl Chain {
         self.ledger = Ledger::new(self.network);
         // Rebuilding from the kept blocks is O(chain), acceptable for a rare test operation.
         for block in kept {
-            self.connect(block).expect("blocks that were valid stay valid");
+            self.connect(block)
+                .expect("blocks that were valid stay valid");
         }
         let pending = self.mempool.take_all();
-        let returned = removed.iter().flat_map(|b| b.transactions.iter().skip(1).cloned());
-        let options = ValidationOptions { verify_signatures: true, broadcast_policy: false };
-        let (pool, rejected) = Mempool::rebuild(&self.ledger, returned.chain(pending.into_iter().map(|e| e.tx)), self.network, options);
+        let returned = removed
+            .iter()
+            .flat_map(|b| b.transactions.iter().skip(1).cloned());
+        let options = ValidationOptions {
+            verify_signatures: true,
+            broadcast_policy: false,
+        };
+        let (pool, rejected) = Mempool::rebuild(
+            &self.ledger,
+            returned.chain(pending.into_iter().map(|e| e.tx)),
+            self.network,
+            options,
+        );
         for (txid, e) in rejected {
             tracing::info!(%txid, error = %e, "devnet: transaction not returned to the pool after invalidation");
         }

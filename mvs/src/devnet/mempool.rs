@@ -35,13 +35,26 @@ impl Mempool {
     }
 
     /// Validates `tx` against the ledger plus the pool and adds it.
-    pub fn add(&mut self, ledger: &Ledger, tx: Transaction, network: Network, options: ValidationOptions) -> Result<Txid, RuleError> {
+    pub fn add(
+        &mut self,
+        ledger: &Ledger,
+        tx: Transaction,
+        network: Network,
+        options: ValidationOptions,
+    ) -> Result<Txid, RuleError> {
         let txid = tx.txid();
-        let view = PendingView { ledger, overlay: &self.overlay };
+        let view = PendingView {
+            ledger,
+            overlay: &self.overlay,
+        };
         let effects = validate(&view, &tx, txid, network, options)?;
         self.overlay.apply(ledger, txid, &effects);
         self.index.insert(txid, self.entries.len());
-        self.entries.push(PoolEntry { tx, txid, fee: effects.fee });
+        self.entries.push(PoolEntry {
+            tx,
+            txid,
+            fee: effects.fee,
+        });
         Ok(txid)
     }
 
@@ -91,7 +104,10 @@ impl Mempool {
 
     /// The ledger as pending transactions leave it.
     pub fn view<'a>(&'a self, ledger: &'a Ledger) -> PendingView<'a> {
-        PendingView { ledger, overlay: &self.overlay }
+        PendingView {
+            ledger,
+            overlay: &self.overlay,
+        }
     }
 
     /// Pending changes.

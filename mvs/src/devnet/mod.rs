@@ -102,7 +102,10 @@ pub struct Devnet {
 }
 
 fn unix_now() -> u32 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
 }
 
 impl Devnet {
@@ -111,7 +114,10 @@ impl Devnet {
         let genesis_address = config
             .genesis_address
             .as_deref()
-            .map(|a| Address::parse_for(a, config.network).map_err(|e| DevnetError::Config(format!("genesis address: {e}"))))
+            .map(|a| {
+                Address::parse_for(a, config.network)
+                    .map_err(|e| DevnetError::Config(format!("genesis address: {e}")))
+            })
             .transpose()?;
         let amount = config
             .genesis_amount_etp
@@ -128,18 +134,27 @@ impl Devnet {
         let mut records = records.into_iter();
         let chain = match records.next() {
             Some(Record::Block(genesis)) => {
-                let mut chain = Chain::new(config.network, genesis).map_err(|e| DevnetError::CorruptStore(e.to_string()))?;
+                let mut chain = Chain::new(config.network, genesis)
+                    .map_err(|e| DevnetError::CorruptStore(e.to_string()))?;
                 for record in records {
                     match record {
-                        Record::Block(b) => chain.connect(b).map_err(|e| DevnetError::CorruptStore(e.to_string()))?,
+                        Record::Block(b) => chain
+                            .connect(b)
+                            .map_err(|e| DevnetError::CorruptStore(e.to_string()))?,
                         Record::Invalidate(h) => {
-                            chain.invalidate(&h).map_err(|e| DevnetError::CorruptStore(e.to_string()))?;
+                            chain
+                                .invalidate(&h)
+                                .map_err(|e| DevnetError::CorruptStore(e.to_string()))?;
                         }
                     }
                 }
                 chain
             }
-            Some(Record::Invalidate(_)) => return Err(DevnetError::CorruptStore("first record is not a block".into())),
+            Some(Record::Invalidate(_)) => {
+                return Err(DevnetError::CorruptStore(
+                    "first record is not a block".into(),
+                ))
+            }
             None => {
                 let genesis = genesis_block(genesis_address.as_ref(), amount, unix_now());
                 if let Some(store) = store.as_mut() {
@@ -148,7 +163,10 @@ impl Devnet {
                 Chain::new(config.network, genesis)?
             }
         };
-        Ok(Devnet { inner: Mutex::new(Inner { chain, store }), network: config.network })
+        Ok(Devnet {
+            inner: Mutex::new(Inner { chain, store }),
+            network: config.network,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -233,7 +251,10 @@ impl DevnetHandle {
         if let Some(producer) = self.producer {
             let _ = producer.await;
         }
-        if tokio::time::timeout(Duration::from_secs(5), self.server).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), self.server)
+            .await
+            .is_err()
+        {
             tracing::warn!("devnet: server did not stop within 5 s");
         }
     }
@@ -245,7 +266,10 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle, DevnetError> {
     let node = Arc::new(Devnet::open(&config)?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| DevnetError::Bind { addr: config.listen, source })?;
+        .map_err(|source| DevnetError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let local_addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
 
@@ -255,7 +279,10 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle, DevnetError> {
         let shutdown = async move {
             let _ = server_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "devnet: server failed");
         }
     });
@@ -285,5 +312,11 @@ pub async fn spawn(config: DevnetConfig) -> Result<DevnetHandle, DevnetError> {
         })
     });
     tracing::info!(%local_addr, network = %config.network, "devnet: listening");
-    Ok(DevnetHandle { local_addr, node, stop, server, producer })
+    Ok(DevnetHandle {
+        local_addr,
+        node,
+        stop,
+        server,
+        producer,
+    })
 }

@@ -19,7 +19,10 @@ use crate::hash::Hash256;
 use crate::json::{attachment_json, transaction_json};
 use crate::network::Network;
 use crate::rpc::codes;
-use crate::rpc::{AddressValidation, AssetBalance, AssetInfo, BlockInfo, DidInfo, EtpBalance, TxInfo, Utxo, UtxoList};
+use crate::rpc::{
+    AddressValidation, AssetBalance, AssetInfo, BlockInfo, DidInfo, EtpBalance, TxInfo, Utxo,
+    UtxoList,
+};
 use crate::tx::{OutPoint, Transaction, Txid};
 
 type Failure = (i64, String);
@@ -37,12 +40,19 @@ pub fn router(node: Arc<Devnet>) -> Router {
 async fn handle(State(node): State<Arc<Devnet>>, body: Bytes) -> Json<Value> {
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return Json(json!({"jsonrpc": "3.0", "id": null, "error": {"code": codes::PARSE_ERROR, "message": e.to_string()}})),
+        Err(e) => {
+            return Json(
+                json!({"jsonrpc": "3.0", "id": null, "error": {"code": codes::PARSE_ERROR, "message": e.to_string()}}),
+            )
+        }
     };
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let version = request.get("jsonrpc").and_then(Value::as_str).unwrap_or("");
     let outcome = if version != "2.0" && version != "3.0" {
-        Err((codes::INVALID_REQUEST, "jsonrpc must be \"2.0\" or \"3.0\"".to_string()))
+        Err((
+            codes::INVALID_REQUEST,
+            "jsonrpc must be \"2.0\" or \"3.0\"".to_string(),
+        ))
     } else {
         match request.get("method").and_then(Value::as_str) {
             None => Err((codes::INVALID_REQUEST, "missing method".to_string())),
@@ -50,7 +60,11 @@ async fn handle(State(node): State<Arc<Devnet>>, body: Bytes) -> Json<Value> {
                 let params = match request.get("params") {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(a)) => a.clone(),
-                    Some(_) => return Json(json!({"jsonrpc": version, "id": id, "error": {"code": codes::INVALID_PARAMS, "message": "params must be an array"}})),
+                    Some(_) => {
+                        return Json(
+                            json!({"jsonrpc": version, "id": id, "error": {"code": codes::INVALID_PARAMS, "message": "params must be an array"}}),
+                        )
+                    }
                 };
                 // Validation and block production are CPU-bound: keep them off the async workers.
                 let node = node.clone();
@@ -63,7 +77,9 @@ async fn handle(State(node): State<Arc<Devnet>>, body: Bytes) -> Json<Value> {
     };
     Json(match outcome {
         Ok(result) => json!({"jsonrpc": version, "id": id, "result": result}),
-        Err((code, message)) => json!({"jsonrpc": version, "id": id, "error": {"code": code, "message": message}}),
+        Err((code, message)) => {
+            json!({"jsonrpc": version, "id": id, "error": {"code": code, "message": message}})
+        }
     })
 }
 
@@ -82,40 +98,63 @@ fn dispatch(node: &Devnet, method: &str, params: &[Value]) -> Outcome {
         "generate" => {
             let n = params.first().and_then(Value::as_u64).unwrap_or(1);
             if n == 0 || n > 10_000 {
-                return Err((codes::BAD_PARAMS, "generate takes a block count of 1..=10000".into()));
+                return Err((
+                    codes::BAD_PARAMS,
+                    "generate takes a block count of 1..=10000".into(),
+                ));
             }
-            let hashes = node.generate(n as u32).map_err(|e| (codes::INTERNAL_ERROR, e.to_string()))?;
-            Ok(json!(hashes.iter().map(Hash256::to_string).collect::<Vec<_>>()))
+            let hashes = node
+                .generate(n as u32)
+                .map_err(|e| (codes::INTERNAL_ERROR, e.to_string()))?;
+            Ok(json!(hashes
+                .iter()
+                .map(Hash256::to_string)
+                .collect::<Vec<_>>()))
         }
         "invalidateblock" => {
             let hash = parse_hash(string_param(params, 0, "block hash")?)?;
-            node.invalidate_block(&hash).map_err(|e| (codes::BAD_PARAMS, e.to_string()))?;
+            node.invalidate_block(&hash)
+                .map_err(|e| (codes::BAD_PARAMS, e.to_string()))?;
             Ok(Value::Null)
         }
-        _ => Err((codes::METHOD_NOT_FOUND, format!("method {method} not found"))),
+        _ => Err((
+            codes::METHOD_NOT_FOUND,
+            format!("method {method} not found"),
+        )),
     }
 }
 
 fn string_param<'a>(params: &'a [Value], i: usize, what: &str) -> Result<&'a str, Failure> {
-    params.get(i).and_then(Value::as_str).ok_or_else(|| (codes::BAD_PARAMS, format!("missing parameter: {what}")))
+    params
+        .get(i)
+        .and_then(Value::as_str)
+        .ok_or_else(|| (codes::BAD_PARAMS, format!("missing parameter: {what}")))
 }
 
 /// The options object among the parameters (`{"json":true}` and friends).
 fn options(params: &[Value]) -> &serde_json::Map<String, Value> {
     static EMPTY: std::sync::OnceLock<serde_json::Map<String, Value>> = std::sync::OnceLock::new();
-    params.iter().find_map(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+    params
+        .iter()
+        .find_map(Value::as_object)
+        .unwrap_or_else(|| EMPTY.get_or_init(Default::default))
 }
 
 fn flag(params: &[Value], name: &str, default: bool) -> bool {
-    options(params).get(name).and_then(Value::as_bool).unwrap_or(default)
+    options(params)
+        .get(name)
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
 }
 
 fn parse_hash(s: &str) -> Result<Hash256, Failure> {
-    s.parse().map_err(|_| (codes::BAD_PARAMS, format!("invalid hash {s:?}")))
+    s.parse()
+        .map_err(|_| (codes::BAD_PARAMS, format!("invalid hash {s:?}")))
 }
 
 fn parse_address(s: &str, network: Network) -> Result<Address, Failure> {
-    Address::parse_for(s, network).map_err(|e| (codes::BAD_ADDRESS, format!("invalid address {s}: {e}")))
+    Address::parse_for(s, network)
+        .map_err(|e| (codes::BAD_ADDRESS, format!("invalid address {s}: {e}")))
 }
 
 fn tx_info(tx: &Transaction, txid: Txid, height: u64, network: Network) -> TxInfo {
@@ -135,7 +174,10 @@ fn to_value<T: serde::Serialize>(v: T) -> Outcome {
 }
 
 fn get_block(chain: &Chain, params: &[Value]) -> Outcome {
-    let key = params.first().ok_or((codes::BAD_PARAMS, "missing parameter: block hash or height".to_string()))?;
+    let key = params.first().ok_or((
+        codes::BAD_PARAMS,
+        "missing parameter: block hash or height".to_string(),
+    ))?;
     let height = match key {
         Value::Number(n) => n.as_u64(),
         Value::String(s) if s.len() == 64 => chain.height_of(&parse_hash(s)?),
@@ -151,7 +193,11 @@ fn get_block(chain: &Chain, params: &[Value]) -> Outcome {
     let with_txs = flag(params, "tx_json", true);
     let network = chain.network();
     let transactions = if with_txs {
-        block.transactions.iter().map(|tx| tx_info(tx, tx.txid(), block.header.number, network)).collect()
+        block
+            .transactions
+            .iter()
+            .map(|tx| tx_info(tx, tx.txid(), block.header.number, network))
+            .collect()
     } else {
         Vec::new()
     };
@@ -168,14 +214,20 @@ fn get_block(chain: &Chain, params: &[Value]) -> Outcome {
         transactions,
     })?;
     if !with_txs {
-        v["transactions"] = json!(block.transactions.iter().map(|t| t.txid().to_string()).collect::<Vec<_>>());
+        v["transactions"] = json!(block
+            .transactions
+            .iter()
+            .map(|t| t.txid().to_string())
+            .collect::<Vec<_>>());
     }
     Ok(v)
 }
 
 fn get_tx(chain: &Chain, params: &[Value]) -> Outcome {
     let txid = parse_hash(string_param(params, 0, "txid")?)?;
-    let (tx, height) = chain.find_tx(&txid).ok_or((codes::TX_NOT_FOUND, format!("transaction {txid} not found")))?;
+    let (tx, height) = chain
+        .find_tx(&txid)
+        .ok_or((codes::TX_NOT_FOUND, format!("transaction {txid} not found")))?;
     if !flag(params, "json", true) {
         return Ok(json!(tx.encode_hex()));
     }
@@ -196,14 +248,16 @@ fn rule_failure(e: &RuleError) -> Failure {
 
 fn send_raw_tx(node: &Devnet, params: &[Value]) -> Outcome {
     let raw = string_param(params, 0, "raw transaction hex")?;
-    let tx = Transaction::decode_hex(raw).map_err(|e| (codes::BAD_PARAMS, format!("invalid transaction: {e}")))?;
+    let tx = Transaction::decode_hex(raw)
+        .map_err(|e| (codes::BAD_PARAMS, format!("invalid transaction: {e}")))?;
     let txid = node.submit(tx).map_err(|e| rule_failure(&e))?;
     Ok(json!(txid.to_string()))
 }
 
 fn decode_raw_tx(network: Network, params: &[Value]) -> Outcome {
     let raw = string_param(params, 0, "raw transaction hex")?;
-    let tx = Transaction::decode_hex(raw).map_err(|e| (codes::BAD_PARAMS, format!("invalid transaction: {e}")))?;
+    let tx = Transaction::decode_hex(raw)
+        .map_err(|e| (codes::BAD_PARAMS, format!("invalid transaction: {e}")))?;
     to_value(tx_info(&tx, tx.txid(), 0, network))
 }
 
@@ -241,13 +295,22 @@ fn spendable_coins<'a>(chain: &'a Chain, address: &Address) -> Vec<(OutPoint, &'
         .filter_map(|op| view.ledger.coin(op).map(|c| (*op, c)))
         .collect();
     let script = address.script_pubkey();
-    coins.extend(overlay.created.iter().filter(|(_, c)| c.output.script_pubkey == script).map(|(op, c)| (*op, c)));
+    coins.extend(
+        overlay
+            .created
+            .iter()
+            .filter(|(_, c)| c.output.script_pubkey == script)
+            .map(|(op, c)| (*op, c)),
+    );
     coins.sort_by_key(|(op, c)| (c.height == 0, c.height, *op));
     coins
 }
 
 fn confirmed_coins<'a>(chain: &'a Chain, address: &Address) -> impl Iterator<Item = &'a Coin> {
-    chain.ledger().outpoints_of(address).filter_map(|op| chain.ledger().coin(op))
+    chain
+        .ledger()
+        .outpoints_of(address)
+        .filter_map(|op| chain.ledger().coin(op))
 }
 
 fn utxo_json(op: &OutPoint, coin: &Coin, address: &Address) -> Utxo {
@@ -273,16 +336,32 @@ fn get_address_etp(chain: &Chain, params: &[Value]) -> Outcome {
         return to_value(UtxoList { utxo });
     }
     // Balances count the ETP value of every output (asset outputs normally carry 0).
-    let confirmed = confirmed_coins(chain, &address).map(|c| c.output.value).sum();
-    let unspent = spendable_coins(chain, &address).iter().map(|(_, c)| c.output.value).sum();
-    to_value(EtpBalance { address: address.to_string(), confirmed, unspent, frozen: 0 })
+    let confirmed = confirmed_coins(chain, &address)
+        .map(|c| c.output.value)
+        .sum();
+    let unspent = spendable_coins(chain, &address)
+        .iter()
+        .map(|(_, c)| c.output.value)
+        .sum();
+    to_value(EtpBalance {
+        address: address.to_string(),
+        confirmed,
+        unspent,
+        frozen: 0,
+    })
 }
 
 fn get_address_asset(chain: &Chain, params: &[Value]) -> Outcome {
     let address = parse_address(string_param(params, 0, "address")?, chain.network())?;
-    let symbol = options(params).get("symbol").and_then(Value::as_str).map(str::to_string);
+    let symbol = options(params)
+        .get("symbol")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let wanted = |c: &Coin| {
-        c.output.attachment.asset_symbol().is_some_and(|s| symbol.as_deref().is_none_or(|w| w == s))
+        c.output
+            .attachment
+            .asset_symbol()
+            .is_some_and(|s| symbol.as_deref().is_none_or(|w| w == s))
     };
     let spendable = spendable_coins(chain, &address);
     if flag(params, "utxo", false) {
@@ -319,11 +398,10 @@ fn get_address_asset(chain: &Chain, params: &[Value]) -> Outcome {
 
 fn get_asset(chain: &Chain, params: &[Value]) -> Outcome {
     let symbol = string_param(params, 0, "symbol")?;
-    let record = chain
-        .pending_view()
-        .asset(symbol)
-        .cloned()
-        .ok_or((codes::ASSET_NOT_FOUND, format!("asset {symbol} does not exist")))?;
+    let record = chain.pending_view().asset(symbol).cloned().ok_or((
+        codes::ASSET_NOT_FOUND,
+        format!("asset {symbol} does not exist"),
+    ))?;
     let d = record.detail;
     to_value(AssetInfo {
         symbol: d.symbol,
@@ -346,7 +424,10 @@ fn get_did(chain: &Chain, params: &[Value]) -> Outcome {
         Some(name) => name.to_string(),
         None => lower,
     };
-    let record = view.avatar(&name).ok_or((codes::AVATAR_NOT_FOUND, format!("avatar {key} does not exist")))?;
+    let record = view.avatar(&name).ok_or((
+        codes::AVATAR_NOT_FOUND,
+        format!("avatar {key} does not exist"),
+    ))?;
     to_value(DidInfo {
         symbol: record.symbol.clone(),
         address: record.address.clone(),

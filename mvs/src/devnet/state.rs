@@ -121,7 +121,10 @@ pub struct Ledger {
 impl Ledger {
     /// An empty ledger for `network`.
     pub fn new(network: Network) -> Ledger {
-        Ledger { network, ..Default::default() }
+        Ledger {
+            network,
+            ..Default::default()
+        }
     }
 
     /// Applies a confirmed transaction's effects.
@@ -142,18 +145,35 @@ impl Ledger {
             if let Some(a) = Address::from_script(&output.script_pubkey, self.network) {
                 self.by_address.entry(a).or_default().insert(*op);
             }
-            self.utxos.insert(*op, Coin { output: output.clone(), height: location.height });
+            self.utxos.insert(
+                *op,
+                Coin {
+                    output: output.clone(),
+                    height: location.height,
+                },
+            );
         }
         if let Some(detail) = &effects.asset {
-            let record = AssetRecord { detail: detail.clone(), txid, height: location.height };
+            let record = AssetRecord {
+                detail: detail.clone(),
+                txid,
+                height: location.height,
+            };
             self.assets.insert(detail.symbol.clone(), record);
         }
         for (key, record) in &effects.avatars {
             if let Some(old) = self.avatars.get(key) {
                 self.avatar_by_address.remove(&old.address);
             }
-            self.avatar_by_address.insert(record.address.clone(), key.clone());
-            self.avatars.insert(key.clone(), AvatarRecord { height: location.height, ..record.clone() });
+            self.avatar_by_address
+                .insert(record.address.clone(), key.clone());
+            self.avatars.insert(
+                key.clone(),
+                AvatarRecord {
+                    height: location.height,
+                    ..record.clone()
+                },
+            );
         }
         for key in &effects.certs_removed {
             self.certs.remove(key);
@@ -180,7 +200,9 @@ impl ChainView for Ledger {
         self.utxos.get(outpoint)
     }
     fn is_spent(&self, outpoint: &OutPoint) -> bool {
-        self.txs.get(&outpoint.txid).is_some_and(|loc| outpoint.index < loc.outputs)
+        self.txs
+            .get(&outpoint.txid)
+            .is_some_and(|loc| outpoint.index < loc.outputs)
             && !self.utxos.contains_key(outpoint)
     }
     fn has_tx(&self, txid: &Txid) -> bool {
@@ -223,10 +245,20 @@ impl Overlay {
             }
         }
         for (op, output) in &effects.created {
-            self.created.insert(*op, Coin { output: output.clone(), height: 0 });
+            self.created.insert(
+                *op,
+                Coin {
+                    output: output.clone(),
+                    height: 0,
+                },
+            );
         }
         if let Some(detail) = &effects.asset {
-            let record = AssetRecord { detail: detail.clone(), txid, height: 0 };
+            let record = AssetRecord {
+                detail: detail.clone(),
+                txid,
+                height: 0,
+            };
             self.assets.insert(detail.symbol.clone(), record);
         }
         for (key, record) in &effects.avatars {
@@ -234,7 +266,8 @@ impl Overlay {
             if let Some(old) = previous {
                 self.avatar_by_address.insert(old.address.clone(), None);
             }
-            self.avatar_by_address.insert(record.address.clone(), Some(key.clone()));
+            self.avatar_by_address
+                .insert(record.address.clone(), Some(key.clone()));
             self.avatars.insert(key.clone(), record.clone());
         }
         for key in &effects.certs_removed {
@@ -260,21 +293,31 @@ impl ChainView for PendingView<'_> {
         if self.overlay.spent.contains(outpoint) {
             return None;
         }
-        self.overlay.created.get(outpoint).or_else(|| self.ledger.utxos.get(outpoint))
+        self.overlay
+            .created
+            .get(outpoint)
+            .or_else(|| self.ledger.utxos.get(outpoint))
     }
     fn is_spent(&self, outpoint: &OutPoint) -> bool {
         self.overlay.spent.contains(outpoint)
             || self.ledger.is_spent(outpoint)
-            || (self.overlay.txs.contains(&outpoint.txid) && !self.overlay.created.contains_key(outpoint))
+            || (self.overlay.txs.contains(&outpoint.txid)
+                && !self.overlay.created.contains_key(outpoint))
     }
     fn has_tx(&self, txid: &Txid) -> bool {
         self.overlay.txs.contains(txid) || self.ledger.has_tx(txid)
     }
     fn asset(&self, symbol: &str) -> Option<&AssetRecord> {
-        self.overlay.assets.get(symbol).or_else(|| self.ledger.asset(symbol))
+        self.overlay
+            .assets
+            .get(symbol)
+            .or_else(|| self.ledger.asset(symbol))
     }
     fn avatar(&self, key: &str) -> Option<&AvatarRecord> {
-        self.overlay.avatars.get(key).or_else(|| self.ledger.avatar(key))
+        self.overlay
+            .avatars
+            .get(key)
+            .or_else(|| self.ledger.avatar(key))
     }
     fn avatar_of_address(&self, address: &str) -> Option<&str> {
         match self.overlay.avatar_by_address.get(address) {

@@ -42,7 +42,12 @@ impl ChainStore {
     pub fn open(dir: &Path) -> std::io::Result<(ChainStore, Vec<Record>)> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(CHAIN_FILE);
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let mut records = Vec::new();
@@ -121,7 +126,13 @@ mod tests {
         drop(f);
 
         let (mut store, records) = ChainStore::open(dir.path()).unwrap();
-        assert_eq!(records, vec![Record::Block(genesis.clone()), Record::Invalidate(Hash256([3; 32]))]);
+        assert_eq!(
+            records,
+            vec![
+                Record::Block(genesis.clone()),
+                Record::Invalidate(Hash256([3; 32]))
+            ]
+        );
         assert_eq!(std::fs::metadata(&path).unwrap().len(), full);
         store.append(&Record::Invalidate(Hash256([4; 32]))).unwrap();
         let (_, records) = ChainStore::open(dir.path()).unwrap();

@@ -25,9 +25,15 @@ pub struct ValidationOptions {
 
 impl ValidationOptions {
     /// A transaction arriving through `sendrawtx`.
-    pub const BROADCAST: ValidationOptions = ValidationOptions { verify_signatures: true, broadcast_policy: true };
+    pub const BROADCAST: ValidationOptions = ValidationOptions {
+        verify_signatures: true,
+        broadcast_policy: true,
+    };
     /// A transaction already verified once, re-applied to new state.
-    pub const REAPPLY: ValidationOptions = ValidationOptions { verify_signatures: false, broadcast_policy: false };
+    pub const REAPPLY: ValidationOptions = ValidationOptions {
+        verify_signatures: false,
+        broadcast_policy: false,
+    };
 }
 
 fn cert_type_name(t: CertType) -> &'static str {
@@ -65,17 +71,25 @@ pub fn validate(
     let spent_outputs: Vec<&Output> = spent.iter().map(|(_, o)| *o).collect();
     let accounting = check_transaction(tx, &spent_outputs, network)?;
     if options.broadcast_policy && accounting.fee > MAX_BROADCAST_FEE {
-        return Err(RuleError::FeeTooHigh { fee: accounting.fee, max: MAX_BROADCAST_FEE });
+        return Err(RuleError::FeeTooHigh {
+            fee: accounting.fee,
+            max: MAX_BROADCAST_FEE,
+        });
     }
     if options.verify_signatures {
         verify_transaction(tx, &spent_outputs)?;
     }
 
-    let output_address = |o: &Output| Address::from_script(&o.script_pubkey, network).map(|a| a.to_string());
+    let output_address =
+        |o: &Output| Address::from_script(&o.script_pubkey, network).map(|a| a.to_string());
     let resolve = |name: &str| -> Result<&AvatarRecord, RuleError> {
-        view.avatar(&name.to_ascii_lowercase()).ok_or_else(|| RuleError::AvatarNotFound(name.to_string()))
+        view.avatar(&name.to_ascii_lowercase())
+            .ok_or_else(|| RuleError::AvatarNotFound(name.to_string()))
     };
-    let mut effects = Effects { fee: accounting.fee, ..Default::default() };
+    let mut effects = Effects {
+        fee: accounting.fee,
+        ..Default::default()
+    };
 
     // Version-207 routing: to_did must be the avatar living at the output's address.
     for (i, o) in tx.outputs.iter().enumerate() {
@@ -85,7 +99,10 @@ pub fn validate(
         if !o.attachment.to_did.is_empty() {
             let avatar = resolve(&o.attachment.to_did)?;
             if output_address(o).as_deref() != Some(avatar.address.as_str()) {
-                return Err(RuleError::AvatarAddressMismatch { output: i, avatar: o.attachment.to_did.clone() });
+                return Err(RuleError::AvatarAddressMismatch {
+                    output: i,
+                    avatar: o.attachment.to_did.clone(),
+                });
             }
         }
         if !o.attachment.from_did.is_empty() {
@@ -109,7 +126,9 @@ pub fn validate(
     }
     let mut registered_here = HashSet::new();
     for (i, o) in tx.outputs.iter().enumerate() {
-        let AttachmentBody::Avatar(a) = &o.attachment.body else { continue };
+        let AttachmentBody::Avatar(a) = &o.attachment.body else {
+            continue;
+        };
         let key = a.symbol.to_ascii_lowercase();
         match a.status {
             AvatarStatus::Register => {
@@ -130,7 +149,12 @@ pub fn validate(
             }
         }
         let outpoint = OutPoint::new(txid, i as u32);
-        let record = AvatarRecord { symbol: a.symbol.clone(), address: a.address.clone(), outpoint, height: 0 };
+        let record = AvatarRecord {
+            symbol: a.symbol.clone(),
+            address: a.address.clone(),
+            outpoint,
+            height: 0,
+        };
         effects.avatars.push((key, record));
     }
     if let Some(name) = spent_avatars.into_values().next() {
@@ -138,10 +162,12 @@ pub fn validate(
     }
 
     // Issue: a new symbol, an existing issuer, the domain held or auto-issued.
-    let issue = accounting.issue_output.map(|i| match &tx.outputs[i].attachment.body {
-        AttachmentBody::AssetIssue(d) => d,
-        _ => unreachable!("issue_output points at an issue"),
-    });
+    let issue = accounting
+        .issue_output
+        .map(|i| match &tx.outputs[i].attachment.body {
+            AttachmentBody::AssetIssue(d) => d,
+            _ => unreachable!("issue_output points at an issue"),
+        });
     let mut creatable: HashSet<CertKey> = HashSet::new();
     let mut required: Vec<CertKey> = Vec::new();
     if let Some(detail) = issue {
@@ -153,7 +179,10 @@ pub fn validate(
         if view.cert(&domain_key).is_some() {
             let naming_key: CertKey = (detail.symbol.clone(), CertType::Naming);
             if !spent_certs.contains(&domain_key) && !spent_certs.contains(&naming_key) {
-                return Err(RuleError::CertificateNotOwned { symbol: domain_key.0, cert_type: "domain" });
+                return Err(RuleError::CertificateNotOwned {
+                    symbol: domain_key.0,
+                    cert_type: "domain",
+                });
             }
         } else {
             creatable.insert(domain_key.clone());
@@ -171,30 +200,52 @@ pub fn validate(
     // by the issue that may create them, otherwise re-output after being spent.
     let mut output_certs = HashSet::new();
     for (i, o) in tx.outputs.iter().enumerate() {
-        let AttachmentBody::Certificate(c) = &o.attachment.body else { continue };
+        let AttachmentBody::Certificate(c) = &o.attachment.body else {
+            continue;
+        };
         let key: CertKey = (c.symbol.clone(), c.cert_type);
         let owner = resolve(&c.owner)?;
         if output_address(o).as_deref() != Some(owner.address.as_str()) {
-            return Err(RuleError::AvatarAddressMismatch { output: i, avatar: c.owner.clone() });
+            return Err(RuleError::AvatarAddressMismatch {
+                output: i,
+                avatar: c.owner.clone(),
+            });
         }
         if !output_certs.insert(key.clone()) {
-            return Err(RuleError::CertificateNotOwned { symbol: c.symbol.clone(), cert_type: cert_type_name(c.cert_type) });
+            return Err(RuleError::CertificateNotOwned {
+                symbol: c.symbol.clone(),
+                cert_type: cert_type_name(c.cert_type),
+            });
         }
         if !spent_certs.remove(&key) && !creatable.contains(&key) {
-            return Err(RuleError::CertificateNotOwned { symbol: c.symbol.clone(), cert_type: cert_type_name(c.cert_type) });
+            return Err(RuleError::CertificateNotOwned {
+                symbol: c.symbol.clone(),
+                cert_type: cert_type_name(c.cert_type),
+            });
         }
-        let record = CertRecord { owner: c.owner.clone(), address: c.address.clone(), outpoint: OutPoint::new(txid, i as u32) };
+        let record = CertRecord {
+            owner: c.owner.clone(),
+            address: c.address.clone(),
+            outpoint: OutPoint::new(txid, i as u32),
+        };
         effects.certs.push((key, record));
     }
     for key in required {
         if !output_certs.contains(&key) {
-            return Err(RuleError::CertificateMissing { symbol: key.0, cert_type: cert_type_name(key.1) });
+            return Err(RuleError::CertificateMissing {
+                symbol: key.0,
+                cert_type: cert_type_name(key.1),
+            });
         }
     }
     for key in spent_certs {
-        let consumed_by_issue = key.1 == CertType::Naming && issue.is_some_and(|d| d.symbol == key.0);
+        let consumed_by_issue =
+            key.1 == CertType::Naming && issue.is_some_and(|d| d.symbol == key.0);
         if !consumed_by_issue {
-            return Err(RuleError::CertificateNotConserved { symbol: key.0, cert_type: cert_type_name(key.1) });
+            return Err(RuleError::CertificateNotConserved {
+                symbol: key.0,
+                cert_type: cert_type_name(key.1),
+            });
         }
         effects.certs_removed.push(key);
     }

@@ -35,7 +35,11 @@ impl Client {
             .connect_timeout(timeout)
             .build()
             .expect("HTTP client without TLS always builds");
-        Client { http, url: url.into(), next_id: std::sync::Arc::new(AtomicU64::new(1)) }
+        Client {
+            http,
+            url: url.into(),
+            next_id: std::sync::Arc::new(AtomicU64::new(1)),
+        }
     }
 
     /// The endpoint URL.
@@ -47,33 +51,59 @@ impl Client {
     pub async fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request = json!({"jsonrpc": "3.0", "id": id, "method": method, "params": params});
-        let response = self.http.post(&self.url).json(&request).send().await.map_err(transport_error)?;
+        let response = self
+            .http
+            .post(&self.url)
+            .json(&request)
+            .send()
+            .await
+            .map_err(transport_error)?;
         let status = response.status();
         let body = response.text().await.map_err(transport_error)?;
         let envelope: Value = match serde_json::from_str(&body) {
             Ok(v) => v,
             Err(_) if !status.is_success() => {
-                return Err(RpcError::Http { status: status.as_u16(), body: body.chars().take(200).collect() })
+                return Err(RpcError::Http {
+                    status: status.as_u16(),
+                    body: body.chars().take(200).collect(),
+                })
             }
-            Err(e) => return Err(RpcError::InvalidResponse(format!("{e}: {}", body.chars().take(200).collect::<String>()))),
+            Err(e) => {
+                return Err(RpcError::InvalidResponse(format!(
+                    "{e}: {}",
+                    body.chars().take(200).collect::<String>()
+                )))
+            }
         };
         if let Some(error) = envelope.get("error").filter(|e| !e.is_null()) {
             return Err(RpcError::Rejected {
                 code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-                message: error.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+                message: error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
         match envelope.get("result") {
             Some(result) => Ok(result.clone()),
-            None if !status.is_success() => Err(RpcError::Http { status: status.as_u16(), body: body.chars().take(200).collect() }),
+            None if !status.is_success() => Err(RpcError::Http {
+                status: status.as_u16(),
+                body: body.chars().take(200).collect(),
+            }),
             None => Err(RpcError::InvalidResponse("neither result nor error".into())),
         }
     }
 
     /// Calls `method` and deserializes the result.
-    pub async fn call_as<T: DeserializeOwned>(&self, method: &str, params: Vec<Value>) -> Result<T, RpcError> {
+    pub async fn call_as<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<T, RpcError> {
         let result = self.call(method, params).await?;
-        serde_json::from_value(result).map_err(|e| RpcError::InvalidResponse(format!("{method}: {e}")))
+        serde_json::from_value(result)
+            .map_err(|e| RpcError::InvalidResponse(format!("{method}: {e}")))
     }
 
     /// `getheight`: height of the best block.
@@ -87,25 +117,40 @@ impl Client {
             BlockRef::Height(h) => json!(h),
             BlockRef::Hash(h) => json!(h),
         };
-        self.call_as("getblock", vec![key, json!({"json": true, "tx_json": true})]).await
+        self.call_as(
+            "getblock",
+            vec![key, json!({"json": true, "tx_json": true})],
+        )
+        .await
     }
 
     /// `gettx` as JSON, with `height` 0 while unconfirmed.
     pub async fn get_tx(&self, txid: &Txid) -> Result<TxInfo, RpcError> {
-        self.call_as("gettx", vec![json!(txid.to_string()), json!({"json": true})]).await
+        self.call_as(
+            "gettx",
+            vec![json!(txid.to_string()), json!({"json": true})],
+        )
+        .await
     }
 
     /// `gettx` as raw hex, decoded.
     pub async fn get_raw_tx(&self, txid: &Txid) -> Result<crate::tx::Transaction, RpcError> {
         use crate::encoding::Decode;
-        let hex: String = self.call_as("gettx", vec![json!(txid.to_string()), json!({"json": false})]).await?;
-        crate::tx::Transaction::decode_hex(&hex).map_err(|e| RpcError::InvalidResponse(format!("gettx raw: {e}")))
+        let hex: String = self
+            .call_as(
+                "gettx",
+                vec![json!(txid.to_string()), json!({"json": false})],
+            )
+            .await?;
+        crate::tx::Transaction::decode_hex(&hex)
+            .map_err(|e| RpcError::InvalidResponse(format!("gettx raw: {e}")))
     }
 
     /// `sendrawtx`: broadcasts, returning the txid.
     pub async fn send_raw_tx(&self, raw_hex: &str) -> Result<Txid, RpcError> {
         let txid: String = self.call_as("sendrawtx", vec![json!(raw_hex)]).await?;
-        txid.parse().map_err(|_| RpcError::InvalidResponse(format!("sendrawtx returned {txid:?}")))
+        txid.parse()
+            .map_err(|_| RpcError::InvalidResponse(format!("sendrawtx returned {txid:?}")))
     }
 
     /// `decoderawtx`.
@@ -125,23 +170,37 @@ impl Client {
 
     /// `getaddressetp {"utxo":true}`: spendable plain-ETP outputs.
     pub async fn list_etp_utxos(&self, address: &str) -> Result<Vec<Utxo>, RpcError> {
-        let list: UtxoList = self.call_as("getaddressetp", vec![json!(address), json!({"utxo": true})]).await?;
+        let list: UtxoList = self
+            .call_as("getaddressetp", vec![json!(address), json!({"utxo": true})])
+            .await?;
         Ok(list.utxo)
     }
 
     /// `getaddressasset`: asset balances, optionally of one symbol.
-    pub async fn get_address_asset(&self, address: &str, symbol: Option<&str>) -> Result<Vec<AssetBalance>, RpcError> {
+    pub async fn get_address_asset(
+        &self,
+        address: &str,
+        symbol: Option<&str>,
+    ) -> Result<Vec<AssetBalance>, RpcError> {
         let mut options = json!({});
         if let Some(s) = symbol {
             options["symbol"] = json!(s);
         }
-        self.call_as("getaddressasset", vec![json!(address), options]).await
+        self.call_as("getaddressasset", vec![json!(address), options])
+            .await
     }
 
     /// `getaddressasset {"utxo":true}`: spendable outputs holding `symbol`.
-    pub async fn list_asset_utxos(&self, address: &str, symbol: &str) -> Result<Vec<Utxo>, RpcError> {
+    pub async fn list_asset_utxos(
+        &self,
+        address: &str,
+        symbol: &str,
+    ) -> Result<Vec<Utxo>, RpcError> {
         let list: UtxoList = self
-            .call_as("getaddressasset", vec![json!(address), json!({"symbol": symbol, "utxo": true})])
+            .call_as(
+                "getaddressasset",
+                vec![json!(address), json!({"symbol": symbol, "utxo": true})],
+            )
             .await?;
         Ok(list.utxo)
     }
@@ -163,7 +222,9 @@ impl Client {
 
     /// Development chain: drop block `hash` and its descendants, returning their transactions to the pool.
     pub async fn invalidate_block(&self, hash: &str) -> Result<(), RpcError> {
-        self.call("invalidateblock", vec![json!(hash)]).await.map(|_| ())
+        self.call("invalidateblock", vec![json!(hash)])
+            .await
+            .map(|_| ())
     }
 }
 

@@ -77,7 +77,10 @@ mod already_known_tests {
     use super::RpcError;
 
     fn rejected(message: &str) -> RpcError {
-        RpcError::Rejected { code: 5304, message: message.into() }
+        RpcError::Rejected {
+            code: 5304,
+            message: message.into(),
+        }
     }
 
     #[test]

@@ -119,7 +119,11 @@ impl Utxo {
     pub fn to_output(&self) -> Option<Output> {
         let address = Address::parse(&self.address).ok()?;
         let attachment: Attachment = crate::json::attachment_from_json(&self.attachment)?;
-        Some(Output { value: self.value, script_pubkey: address.script_pubkey(), attachment })
+        Some(Output {
+            value: self.value,
+            script_pubkey: address.script_pubkey(),
+            attachment,
+        })
     }
 }
 

@@ -48,10 +48,12 @@ pub fn prevouts(tx: &Value) -> Vec<Prevout> {
             let address = Address::parse(p["address"].as_str().unwrap()).unwrap();
             let attachment = match p["attachment"]["type"].as_str().unwrap() {
                 "etp" => Attachment::etp(),
-                "asset-transfer" => Attachment::plain(AttachmentBody::AssetTransfer(AssetTransfer {
-                    symbol: p["attachment"]["symbol"].as_str().unwrap().to_string(),
-                    quantity: p["attachment"]["quantity"].as_u64().unwrap(),
-                })),
+                "asset-transfer" => {
+                    Attachment::plain(AttachmentBody::AssetTransfer(AssetTransfer {
+                        symbol: p["attachment"]["symbol"].as_str().unwrap().to_string(),
+                        quantity: p["attachment"]["quantity"].as_u64().unwrap(),
+                    }))
+                }
                 other => panic!("unexpected prevout attachment type {other}"),
             };
             Prevout {
@@ -60,7 +62,11 @@ pub fn prevouts(tx: &Value) -> Vec<Prevout> {
                     p["index"].as_u64().unwrap() as u32,
                 ),
                 address,
-                output: Output { value: p["value"].as_u64().unwrap(), script_pubkey: address.script_pubkey(), attachment },
+                output: Output {
+                    value: p["value"].as_u64().unwrap(),
+                    script_pubkey: address.script_pubkey(),
+                    attachment,
+                },
             }
         })
         .collect()
@@ -68,5 +74,7 @@ pub fn prevouts(tx: &Value) -> Vec<Prevout> {
 
 /// Finds the vector key that owns `address`.
 pub fn key_for<'a>(keys: &'a [PrivateKey], address: &Address) -> &'a PrivateKey {
-    keys.iter().find(|k| k.address() == *address).expect("vector key for address")
+    keys.iter()
+        .find(|k| k.address() == *address)
+        .expect("vector key for address")
 }

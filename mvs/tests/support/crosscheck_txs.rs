@@ -1,8 +1,11 @@
 //! Transactions built by the crate's builders with fresh random keys, printed with their
 //! spent outputs for `crosscheck/crosscheck.js` (shared by the example and the test).
 
-use mvs::builder::{AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue, Spendable};
 use mvs::attachment::{AssetTransfer, Attachment, AttachmentBody};
+use mvs::builder::{
+    AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue,
+    Spendable,
+};
 use mvs::consensus::{COIN, MAX_DEVELOPER_SHARE, MIN_TX_FEE};
 use mvs::encoding::Encode;
 use mvs::hash::Hash256;
@@ -19,7 +22,11 @@ fn random_outpoint() -> OutPoint {
 fn etp(key: &PrivateKey, value: u64) -> Spendable {
     Spendable {
         outpoint: random_outpoint(),
-        output: Output { value, script_pubkey: key.address().script_pubkey(), attachment: Attachment::etp() },
+        output: Output {
+            value,
+            script_pubkey: key.address().script_pubkey(),
+            attachment: Attachment::etp(),
+        },
         key: key.clone(),
     }
 }
@@ -30,7 +37,10 @@ fn asset(key: &PrivateKey, symbol: &str, quantity: u64) -> Spendable {
         output: Output {
             value: 0,
             script_pubkey: key.address().script_pubkey(),
-            attachment: Attachment::plain(AttachmentBody::AssetTransfer(AssetTransfer { symbol: symbol.into(), quantity })),
+            attachment: Attachment::plain(AttachmentBody::AssetTransfer(AssetTransfer {
+                symbol: symbol.into(),
+                quantity,
+            })),
         },
         key: key.clone(),
     }
@@ -92,10 +102,21 @@ pub fn crosscheck_document() -> Value {
         .unwrap();
         txs.push(entry("avatar_registration", network, &avatar, &[&fee_in]));
 
-        let held = [asset(&shop, "CROSS.CHECK", 700), asset(&shop, "CROSS.CHECK", 300)];
+        let held = [
+            asset(&shop, "CROSS.CHECK", 700),
+            asset(&shop, "CROSS.CHECK", 300),
+        ];
         let fees = [etp(&fee, 20_000), etp(&fee, 1_500_000)];
-        let mut recipients: Vec<Recipient> = customers.iter().enumerate().map(|(i, c)| Recipient::address(c.address(), 10 + i as u64)).collect();
-        recipients.push(Recipient::avatar("cross.customer", customers[0].address(), 5));
+        let mut recipients: Vec<Recipient> = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Recipient::address(c.address(), 10 + i as u64))
+            .collect();
+        recipients.push(Recipient::avatar(
+            "cross.customer",
+            customers[0].address(),
+            5,
+        ));
         let award = MstTransfer {
             network,
             symbol: "CROSS.CHECK".into(),
@@ -108,7 +129,12 @@ pub fn crosscheck_document() -> Value {
         }
         .build()
         .unwrap();
-        txs.push(entry("batched_award_with_avatar", network, &award, &[&held[0], &held[1], &fees[0], &fees[1]]));
+        txs.push(entry(
+            "batched_award_with_avatar",
+            network,
+            &award,
+            &[&held[0], &held[1], &fees[0], &fees[1]],
+        ));
 
         let held = asset(&customers[1], "CROSS.CHECK", 11);
         let fee_in = etp(&fee, 50_000);

@@ -45,7 +45,13 @@ where
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
-        let info = api_keys::authenticate(&state.db, presented).await?.ok_or(ApiError::Unauthorized)?;
-        Ok(ApiKey { id: info.id, store_id: info.store_id, scopes: info.scopes })
+        let info = api_keys::authenticate(&state.db, presented)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(ApiKey {
+            id: info.id,
+            store_id: info.store_id,
+            scopes: info.scopes,
+        })
     }
 }

@@ -25,7 +25,11 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -43,9 +47,13 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
 impl RawJson {
     /// Parses the body as a JSON object and hands it to a field reader.
     pub fn fields(&self) -> Result<Fields, ApiError> {
-        let value: Value = serde_json::from_slice(&self.0).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let value: Value =
+            serde_json::from_slice(&self.0).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         match value {
-            Value::Object(map) => Ok(Fields { map, errors: Vec::new() }),
+            Value::Object(map) => Ok(Fields {
+                map,
+                errors: Vec::new(),
+            }),
             _ => Err(ApiError::field("", "the body must be a JSON object")),
         }
     }
@@ -59,7 +67,10 @@ pub struct Fields {
 
 impl Fields {
     fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.to_owned(), message: message.into() });
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
     }
 
     /// A required string of `min..=max` characters (trimmed).
@@ -98,9 +109,12 @@ impl Fields {
     pub fn opt_strings(&mut self, field: &str) -> Option<Vec<String>> {
         match self.map.get(field) {
             None | Some(Value::Null) => None,
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                Some(items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            }
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+            ),
             Some(_) => {
                 self.error(field, "must be a list of strings");
                 None
@@ -140,7 +154,12 @@ impl Fields {
 
     /// Refuses fields the endpoint does not know, then answers 422 if anything was wrong.
     pub fn finish(mut self, known: &[&str]) -> Result<(), ApiError> {
-        let unknown: Vec<String> = self.map.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect();
         for field in unknown {
             self.error(&field, "unknown field");
         }

@@ -19,7 +19,10 @@ use super::{
 };
 
 pub fn router() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(get_tx)).routes(routes!(get_address)).routes(routes!(broadcast))
+    OpenApiRouter::new()
+        .routes(routes!(get_tx))
+        .routes(routes!(get_address))
+        .routes(routes!(broadcast))
 }
 
 fn chain_error(error: RpcError, not_found: &'static str) -> ApiError {
@@ -85,17 +88,37 @@ pub struct BroadcastView {
         (status = 502, description = "The chain node is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
-async fn get_tx(key: ApiKey, State(state): State<ApiState>, Path(txid): Path<String>) -> Result<Json<ChainTxView>, ApiError> {
+async fn get_tx(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path(txid): Path<String>,
+) -> Result<Json<ChainTxView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
-    let txid: mvs::tx::Txid = txid.parse().map_err(|_| ApiError::NotFound("transaction"))?;
-    let tx = state.chain.get_tx(&txid).await.map_err(|e| chain_error(e, "transaction"))?;
+    let txid: mvs::tx::Txid = txid
+        .parse()
+        .map_err(|_| ApiError::NotFound("transaction"))?;
+    let tx = state
+        .chain
+        .get_tx(&txid)
+        .await
+        .map_err(|e| chain_error(e, "transaction"))?;
     let confirmations = if tx.height == 0 {
         0
     } else {
-        let tip = state.chain.get_height().await.map_err(|e| chain_error(e, "transaction"))?;
+        let tip = state
+            .chain
+            .get_height()
+            .await
+            .map_err(|e| chain_error(e, "transaction"))?;
         tip.saturating_sub(tx.height) + 1
     };
-    Ok(Json(ChainTxView { txid: tx.hash, height: tx.height, confirmations, inputs: tx.inputs, outputs: tx.outputs }))
+    Ok(Json(ChainTxView {
+        txid: tx.hash,
+        height: tx.height,
+        confirmations,
+        inputs: tx.inputs,
+        outputs: tx.outputs,
+    }))
 }
 
 /// ETP and MST balances of any address.
@@ -109,17 +132,35 @@ async fn get_tx(key: ApiKey, State(state): State<ApiState>, Path(txid): Path<Str
         (status = 502, description = "The chain node is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
-async fn get_address(key: ApiKey, State(state): State<ApiState>, Path(address): Path<String>) -> Result<Json<AddressView>, ApiError> {
+async fn get_address(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path(address): Path<String>,
+) -> Result<Json<AddressView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
-    mvs::Address::parse_for(&address, state.vault.network()).map_err(|_| ApiError::NotFound("address"))?;
-    let etp = state.chain.get_address_etp(&address).await.map_err(|e| chain_error(e, "address"))?;
-    let assets = state.chain.get_address_asset(&address, None).await.map_err(|e| chain_error(e, "address"))?;
+    mvs::Address::parse_for(&address, state.vault.network())
+        .map_err(|_| ApiError::NotFound("address"))?;
+    let etp = state
+        .chain
+        .get_address_etp(&address)
+        .await
+        .map_err(|e| chain_error(e, "address"))?;
+    let assets = state
+        .chain
+        .get_address_asset(&address, None)
+        .await
+        .map_err(|e| chain_error(e, "address"))?;
     Ok(Json(AddressView {
         address,
         etp_confirmed: etp.confirmed,
         assets: assets
             .into_iter()
-            .map(|a| AssetBalanceView { symbol: a.symbol, confirmed: a.confirmed, quantity: a.quantity, decimals: a.decimal_number })
+            .map(|a| AssetBalanceView {
+                symbol: a.symbol,
+                confirmed: a.confirmed,
+                quantity: a.quantity,
+                decimals: a.decimal_number,
+            })
             .collect(),
     }))
 }
@@ -135,7 +176,11 @@ async fn get_address(key: ApiKey, State(state): State<ApiState>, Path(address): 
         (status = 502, description = "The chain node is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
-async fn broadcast(key: ApiKey, State(state): State<ApiState>, body: RawJson) -> Result<(StatusCode, Json<BroadcastView>), ApiError> {
+async fn broadcast(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    body: RawJson,
+) -> Result<(StatusCode, Json<BroadcastView>), ApiError> {
     key.require_scope(Scope::PointsWrite)?;
     let mut fields = body.fields()?;
     let raw = fields.string("raw_tx", 2, 200_000);
@@ -145,9 +190,16 @@ async fn broadcast(key: ApiKey, State(state): State<ApiState>, body: RawJson) ->
         }
     }
     fields.finish(&["raw_tx"])?;
-    let Some(raw) = raw else { return Err(ApiError::Internal) };
+    let Some(raw) = raw else {
+        return Err(ApiError::Internal);
+    };
     match state.chain.send_raw_tx(&raw).await {
-        Ok(txid) => Ok((StatusCode::ACCEPTED, Json(BroadcastView { txid: txid.to_string() }))),
+        Ok(txid) => Ok((
+            StatusCode::ACCEPTED,
+            Json(BroadcastView {
+                txid: txid.to_string(),
+            }),
+        )),
         Err(RpcError::Rejected { message, .. }) => Err(ApiError::ChainRejected(message)),
         Err(other) => {
             tracing::warn!(error = %other, "broadcast failed");

@@ -33,11 +33,15 @@ pub struct ExternalId(String);
 
 impl ExternalId {
     pub fn parse(text: &str) -> Result<Self, ApiError> {
-        let ok = !text.is_empty() && text.chars().count() <= 128 && !text.chars().any(char::is_control);
+        let ok =
+            !text.is_empty() && text.chars().count() <= 128 && !text.chars().any(char::is_control);
         if ok {
             Ok(Self(text.to_owned()))
         } else {
-            Err(ApiError::field("external_id", "must be 1 to 128 characters without control characters"))
+            Err(ApiError::field(
+                "external_id",
+                "must be 1 to 128 characters without control characters",
+            ))
         }
     }
 }
@@ -51,7 +55,11 @@ pub struct CustomerRequest {
     name: Option<String>,
 }
 
-async fn customer_view(state: &ApiState, store_id: i64, customer: customers::StoreCustomer) -> Result<CustomerView, ApiError> {
+async fn customer_view(
+    state: &ApiState,
+    store_id: i64,
+    customer: customers::StoreCustomer,
+) -> Result<CustomerView, ApiError> {
     let balance = match PointSystem::of_store(&state.db, store_id).await? {
         Some(ps) => Balance::fetch(&state.db, customer.key_id, ps.id).await?,
         None => Balance::default(),
@@ -95,8 +103,19 @@ async fn put_customer(
     let email = email.ok_or_else(|| ApiError::field("email", "is required"))?;
     let route = format!("PUT /customers/{}", external_id.0);
     idempotent::run(&state, &key, &headers, &route, &body.0, |_| async {
-        let customer = customers::upsert(&state.db, &state.vault, key.store_id, &external_id.0, &email, name.as_deref()).await?;
-        Written::new(StatusCode::OK, &customer_view(&state, key.store_id, customer).await?)
+        let customer = customers::upsert(
+            &state.db,
+            &state.vault,
+            key.store_id,
+            &external_id.0,
+            &email,
+            name.as_deref(),
+        )
+        .await?;
+        Written::new(
+            StatusCode::OK,
+            &customer_view(&state, key.store_id, customer).await?,
+        )
     })
     .await
 }
@@ -117,6 +136,8 @@ async fn get_customer(
     Path(external_id): Path<String>,
 ) -> Result<Json<CustomerView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
-    let customer = customers::fetch(&state.db, key.store_id, &external_id).await?.ok_or(ApiError::NotFound("customer"))?;
+    let customer = customers::fetch(&state.db, key.store_id, &external_id)
+        .await?
+        .ok_or(ApiError::NotFound("customer"))?;
     Ok(Json(customer_view(&state, key.store_id, customer).await?))
 }

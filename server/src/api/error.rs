@@ -70,7 +70,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        ApiError::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
     }
 
     /// Logs an unexpected failure and hides it from the client.
@@ -84,7 +87,9 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Invalid(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -132,9 +137,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_string(&self.problem()).unwrap_or_default();
-        let mut response = (self.status(), [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        let mut response = (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response();
         if matches!(self, ApiError::Unauthorized) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -144,7 +157,10 @@ impl From<LedgerError> for ApiError {
     fn from(error: LedgerError) -> Self {
         match error {
             LedgerError::InsufficientBalance { .. } | LedgerError::PointSystemNotReady => {
-                ApiError::Conflict { code: error.code(), detail: error.to_string() }
+                ApiError::Conflict {
+                    code: error.code(),
+                    detail: error.to_string(),
+                }
             }
             LedgerError::IdempotencyConflict => ApiError::IdempotencyKeyReused,
             LedgerError::Amount(e) => ApiError::field("amount", e.to_string()),
@@ -162,7 +178,10 @@ impl From<EndpointError> for ApiError {
             EndpointError::UnknownEventType(_) => ApiError::field("event_types", error.to_string()),
             EndpointError::DescriptionTooLong => ApiError::field("description", error.to_string()),
             EndpointError::NotFound => ApiError::NotFound("webhook endpoint"),
-            EndpointError::Disabled => ApiError::Conflict { code: "endpoint_disabled", detail: error.to_string() },
+            EndpointError::Disabled => ApiError::Conflict {
+                code: "endpoint_disabled",
+                detail: error.to_string(),
+            },
             EndpointError::Database(e) => ApiError::internal(e),
         }
     }

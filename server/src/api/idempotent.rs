@@ -19,27 +19,39 @@ pub struct Written {
 
 impl Written {
     pub fn new(status: StatusCode, body: &impl Serialize) -> Result<Self, ApiError> {
-        Ok(Self { status, body: serde_json::to_string(body).map_err(ApiError::internal)? })
+        Ok(Self {
+            status,
+            body: serde_json::to_string(body).map_err(ApiError::internal)?,
+        })
     }
 }
 
 fn respond(status: StatusCode, body: String, replayed: bool) -> Response {
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
 }
 
 /// The key of a request, or a 422 when the header is present but unusable.
 pub fn key_of(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(value) = headers.get(HEADER) else { return Ok(None) };
+    let Some(value) = headers.get(HEADER) else {
+        return Ok(None);
+    };
     value
         .to_str()
         .ok()
         .and_then(IdempotencyKey::parse)
         .map(Some)
-        .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+        .ok_or_else(|| {
+            ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+        })
 }
 
 /// Answers a replay from the record, refuses a reused key, or runs `work` and records its
@@ -71,7 +83,10 @@ where
     if !written.status.is_success() {
         return Ok(respond(written.status, written.body, false));
     }
-    let stored = StoredResponse { status: written.status.as_u16(), body: written.body };
+    let stored = StoredResponse {
+        status: written.status.as_u16(),
+        body: written.body,
+    };
     match idempotency::remember(&state.db, key.store_id, &idem, &hash, &stored).await? {
         Lookup::New => Ok(respond(written.status, stored.body, false)),
         // A concurrent first attempt recorded its answer first: answer the same.

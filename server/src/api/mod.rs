@@ -71,7 +71,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("pm_live_...")
-                    .description(Some("A store API key; scopes: points:read, points:write, webhooks:manage"))
+                    .description(Some(
+                        "A store API key; scopes: points:read, points:write, webhooks:manage",
+                    ))
                     .build(),
             ),
         );
@@ -98,11 +100,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ApiState) -> Router<S> {
     let json = document.to_json().expect("the OpenAPI document serializes");
     let page = docs::render(&document);
     let v1 = routes
-        .route("/openapi.json", get(move || async move { ([("content-type", "application/json")], json) }))
+        .route(
+            "/openapi.json",
+            get(move || async move { ([("content-type", "application/json")], json) }),
+        )
         .fallback(|| async { error::ApiError::NotFound("route").into_response() })
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .with_state(state);
-    Router::new()
-        .nest("/api/v1", v1)
-        .route("/api/docs", get(move || async move { axum::response::Html(page) }))
+    Router::new().nest("/api/v1", v1).route(
+        "/api/docs",
+        get(move || async move { axum::response::Html(page) }),
+    )
 }

@@ -83,14 +83,21 @@ pub struct TransferRequest {
 }
 
 async fn point_system(state: &ApiState, store_id: i64) -> Result<PointSystem, ApiError> {
-    PointSystem::of_store(&state.db, store_id).await?.ok_or(ApiError::Conflict {
-        code: "point_system_not_ready",
-        detail: "this store has no point system yet".into(),
-    })
+    PointSystem::of_store(&state.db, store_id)
+        .await?
+        .ok_or(ApiError::Conflict {
+            code: "point_system_not_ready",
+            detail: "this store has no point system yet".into(),
+        })
 }
 
 /// Looks a customer up for a body field; an unknown one is a field error.
-async fn customer(state: &ApiState, store_id: i64, field: &str, external_id: &str) -> Result<StoreCustomer, ApiError> {
+async fn customer(
+    state: &ApiState,
+    store_id: i64,
+    field: &str,
+    external_id: &str,
+) -> Result<StoreCustomer, ApiError> {
     customers::fetch(&state.db, store_id, external_id)
         .await?
         .ok_or_else(|| ApiError::field(field, "no customer with this id in the store; create it with PUT /customers/{external_id}"))
@@ -116,7 +123,10 @@ fn ledger_key(idem: Option<IdempotencyKey>) -> Option<String> {
 
 async fn submit_view(state: &ApiState, request: NewOperation) -> Result<Written, ApiError> {
     let submitted = submit(&state.db, request).await?;
-    Written::new(StatusCode::ACCEPTED, &OperationView::from(submitted.operation().clone()))
+    Written::new(
+        StatusCode::ACCEPTED,
+        &OperationView::from(submitted.operation().clone()),
+    )
 }
 
 /// Awards points to a customer. The operation is queued for the chain (202).
@@ -131,7 +141,12 @@ async fn submit_view(state: &ApiState, request: NewOperation) -> Result<Written,
         (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn create_award(key: ApiKey, State(state): State<ApiState>, headers: HeaderMap, body: RawJson) -> Result<Response, ApiError> {
+async fn create_award(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: RawJson,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::PointsWrite)?;
     let (external_id, amount, reason) = customer_amount_reason(&body)?;
     let ps = point_system(&state, key.store_id).await?;
@@ -142,7 +157,10 @@ async fn create_award(key: ApiKey, State(state): State<ApiState>, headers: Heade
             kind: OperationKind::Award,
             amount,
             from_key_id: ps.treasury_key_id,
-            to: Destination::Custodial { key_id: to.key_id, address: to.address.clone() },
+            to: Destination::Custodial {
+                key_id: to.key_id,
+                address: to.address.clone(),
+            },
             actor: key.actor(),
             reason,
             idempotency_key: ledger_key(idem),
@@ -164,24 +182,39 @@ async fn create_award(key: ApiKey, State(state): State<ApiState>, headers: Heade
         (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn create_redemption(key: ApiKey, State(state): State<ApiState>, headers: HeaderMap, body: RawJson) -> Result<Response, ApiError> {
+async fn create_redemption(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: RawJson,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::PointsWrite)?;
     let (external_id, amount, reason) = customer_amount_reason(&body)?;
     let ps = point_system(&state, key.store_id).await?;
     let from = customer(&state, key.store_id, "customer", &external_id).await?;
-    idempotent::run(&state, &key, &headers, "POST /redemptions", &body.0, |idem| {
-        let request = NewOperation {
-            point_system_id: ps.id,
-            kind: OperationKind::Redeem,
-            amount,
-            from_key_id: from.key_id,
-            to: Destination::Custodial { key_id: ps.treasury_key_id, address: ps.treasury_address.clone() },
-            actor: key.actor(),
-            reason,
-            idempotency_key: ledger_key(idem),
-        };
-        submit_view(&state, request)
-    })
+    idempotent::run(
+        &state,
+        &key,
+        &headers,
+        "POST /redemptions",
+        &body.0,
+        |idem| {
+            let request = NewOperation {
+                point_system_id: ps.id,
+                kind: OperationKind::Redeem,
+                amount,
+                from_key_id: from.key_id,
+                to: Destination::Custodial {
+                    key_id: ps.treasury_key_id,
+                    address: ps.treasury_address.clone(),
+                },
+                actor: key.actor(),
+                reason,
+                idempotency_key: ledger_key(idem),
+            };
+            submit_view(&state, request)
+        },
+    )
     .await
 }
 
@@ -197,7 +230,12 @@ async fn create_redemption(key: ApiKey, State(state): State<ApiState>, headers: 
         (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn create_transfer(key: ApiKey, State(state): State<ApiState>, headers: HeaderMap, body: RawJson) -> Result<Response, ApiError> {
+async fn create_transfer(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: RawJson,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::PointsWrite)?;
     let mut fields = body.fields()?;
     let from = fields.string("from_customer", 1, 128);
@@ -206,23 +244,40 @@ async fn create_transfer(key: ApiKey, State(state): State<ApiState>, headers: He
     let amount = fields.amount("amount");
     let reason = fields.opt_string("reason", 1, 500);
     if to_customer.is_some() == to_address.is_some() {
-        fields.reject("to_customer", "give exactly one of to_customer and to_address");
+        fields.reject(
+            "to_customer",
+            "give exactly one of to_customer and to_address",
+        );
     }
     if let Some(address) = &to_address {
         if mvs::Address::parse_for(address, state.vault.network()).is_err() {
             fields.reject("to_address", "is not an MVS address of this network");
         }
     }
-    fields.finish(&["from_customer", "to_customer", "to_address", "amount", "reason"])?;
-    let (Some(from), Some(amount)) = (from, amount) else { return Err(ApiError::Internal) };
+    fields.finish(&[
+        "from_customer",
+        "to_customer",
+        "to_address",
+        "amount",
+        "reason",
+    ])?;
+    let (Some(from), Some(amount)) = (from, amount) else {
+        return Err(ApiError::Internal);
+    };
     let ps = point_system(&state, key.store_id).await?;
     let from = customer(&state, key.store_id, "from_customer", &from).await?;
     let to = match (to_customer, to_address) {
         (Some(id), _) => {
             let to = customer(&state, key.store_id, "to_customer", &id).await?;
-            Destination::Custodial { key_id: to.key_id, address: to.address }
+            Destination::Custodial {
+                key_id: to.key_id,
+                address: to.address,
+            }
         }
-        (None, Some(address)) => Destination::External { address, avatar: None },
+        (None, Some(address)) => Destination::External {
+            address,
+            avatar: None,
+        },
         (None, None) => return Err(ApiError::Internal),
     };
     idempotent::run(&state, &key, &headers, "POST /transfers", &body.0, |idem| {
@@ -251,10 +306,16 @@ async fn create_transfer(key: ApiKey, State(state): State<ApiState>, headers: He
         (status = 404, description = "No such operation in this store", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn get_operation(key: ApiKey, State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<OperationView>, ApiError> {
+async fn get_operation(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<OperationView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound("operation"))?;
-    let ps = PointSystem::of_store(&state.db, key.store_id).await?.ok_or(ApiError::NotFound("operation"))?;
+    let ps = PointSystem::of_store(&state.db, key.store_id)
+        .await?
+        .ok_or(ApiError::NotFound("operation"))?;
     Ok(Json(Operation::fetch(&state.db, ps.id, id).await?.into()))
 }
 
@@ -290,7 +351,10 @@ async fn list_operations(
         cursor: query.get("cursor").cloned(),
         limit: match query.get("limit") {
             None => None,
-            Some(text) => Some(text.parse().map_err(|_| ApiError::field("limit", "must be an integer from 1 to 100"))?),
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|_| ApiError::field("limit", "must be an integer from 1 to 100"))?,
+            ),
         },
     };
     let limit = query.limit.unwrap_or(50);
@@ -299,14 +363,26 @@ async fn list_operations(
     }
     let before = match &query.cursor {
         None => i64::MAX,
-        Some(text) => text.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page"))?,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page"))?,
     };
     let Some(ps) = PointSystem::of_store(&state.db, key.store_id).await? else {
-        return Ok(Json(OperationPage { data: Vec::new(), next_cursor: None }));
+        return Ok(Json(OperationPage {
+            data: Vec::new(),
+            next_cursor: None,
+        }));
     };
     let customer_key = match &query.customer {
         None => None,
-        Some(id) => Some(customers::fetch(&state.db, key.store_id, id).await?.ok_or(ApiError::NotFound("customer"))?.key_id),
+        Some(id) => Some(
+            customers::fetch(&state.db, key.store_id, id)
+                .await?
+                .ok_or(ApiError::NotFound("customer"))?
+                .key_id,
+        ),
     };
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM operations WHERE point_system_id = $1 AND id < $2 \
@@ -318,8 +394,10 @@ async fn list_operations(
     .bind(limit + 1)
     .fetch_all(state.db.pool())
     .await?;
-    let mut data: Vec<OperationView> =
-        rows.iter().map(|r| Operation::from_row(r).map(Into::into)).collect::<Result<_, _>>()?;
+    let mut data: Vec<OperationView> = rows
+        .iter()
+        .map(|r| Operation::from_row(r).map(Into::into))
+        .collect::<Result<_, _>>()?;
     let next_cursor = if data.len() as i64 > limit {
         data.truncate(limit as usize);
         data.last().map(|op| op.id.to_string())

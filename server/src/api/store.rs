@@ -19,7 +19,10 @@ pub fn router() -> OpenApiRouter<ApiState> {
         (status = 403, description = "The key lacks points:read", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn get_store(key: ApiKey, State(state): State<ApiState>) -> Result<Json<StoreView>, ApiError> {
+async fn get_store(
+    key: ApiKey,
+    State(state): State<ApiState>,
+) -> Result<Json<StoreView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
     let row = sqlx::query("SELECT id, name, slug FROM stores WHERE id = $1")
         .bind(key.store_id)

@@ -1,6 +1,8 @@
 //! Response bodies of the API (also the schemas of the OpenAPI document).
 
-use app::domain::ledger::{customers::StoreCustomer, point_systems::PointSystem, Balance, Operation};
+use app::domain::ledger::{
+    customers::StoreCustomer, point_systems::PointSystem, Balance, Operation,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -59,7 +61,11 @@ pub struct BalanceView {
 
 impl From<Balance> for BalanceView {
     fn from(b: Balance) -> Self {
-        Self { available: b.available, pending_in: b.pending_in, confirmed: b.confirmed }
+        Self {
+            available: b.available,
+            pending_in: b.pending_in,
+            confirmed: b.confirmed,
+        }
     }
 }
 

@@ -115,7 +115,10 @@ pub struct DeliveryView {
 
 impl From<Delivery> for DeliveryView {
     fn from(d: Delivery) -> Self {
-        let open = matches!(d.status, deliveries::DeliveryStatus::Pending | deliveries::DeliveryStatus::Failed);
+        let open = matches!(
+            d.status,
+            deliveries::DeliveryStatus::Pending | deliveries::DeliveryStatus::Failed
+        );
         Self {
             id: d.id,
             msg_id: d.msg_id,
@@ -139,7 +142,8 @@ pub struct DeliveryPage {
 }
 
 fn endpoint_id(text: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| ApiError::NotFound("webhook endpoint"))
+    text.parse()
+        .map_err(|_| ApiError::NotFound("webhook endpoint"))
 }
 
 /// The store's webhook endpoints.
@@ -150,9 +154,16 @@ fn endpoint_id(text: &str) -> Result<i64, ApiError> {
         (status = 403, description = "The key lacks webhooks:manage", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn list_endpoints(key: ApiKey, State(state): State<ApiState>) -> Result<Json<EndpointList>, ApiError> {
+async fn list_endpoints(
+    key: ApiKey,
+    State(state): State<ApiState>,
+) -> Result<Json<EndpointList>, ApiError> {
     key.require_scope(Scope::WebhooksManage)?;
-    let data = endpoints::list(&state.db, key.store_id).await?.into_iter().map(Into::into).collect();
+    let data = endpoints::list(&state.db, key.store_id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(EndpointList { data }))
 }
 
@@ -167,7 +178,12 @@ async fn list_endpoints(key: ApiKey, State(state): State<ApiState>) -> Result<Js
         (status = 422, description = "Invalid fields (e.g. a private address)", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn create_endpoint(key: ApiKey, State(state): State<ApiState>, headers: HeaderMap, body: RawJson) -> Result<Response, ApiError> {
+async fn create_endpoint(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: RawJson,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::WebhooksManage)?;
     let mut fields = body.fields()?;
     let url = fields.string("url", 1, 2048);
@@ -181,12 +197,28 @@ async fn create_endpoint(key: ApiKey, State(state): State<ApiState>, headers: He
         }
     };
     fields.finish(&["url", "event_types", "description"])?;
-    let Some(url) = url else { return Err(ApiError::Internal) };
+    let Some(url) = url else {
+        return Err(ApiError::Internal);
+    };
     let new = NewEndpoint::parse(&url, &description, filter, state.webhooks.allow_private).await?;
-    idempotent::run(&state, &key, &headers, "POST /webhooks", &body.0, |_| async {
-        let (endpoint, secret) = endpoints::create(&state.db, &state.sealer, key.store_id, &new).await?;
-        Written::new(StatusCode::CREATED, &CreatedEndpoint { endpoint: endpoint.into(), secret: secret.reveal() })
-    })
+    idempotent::run(
+        &state,
+        &key,
+        &headers,
+        "POST /webhooks",
+        &body.0,
+        |_| async {
+            let (endpoint, secret) =
+                endpoints::create(&state.db, &state.sealer, key.store_id, &new).await?;
+            Written::new(
+                StatusCode::CREATED,
+                &CreatedEndpoint {
+                    endpoint: endpoint.into(),
+                    secret: secret.reveal(),
+                },
+            )
+        },
+    )
     .await
 }
 
@@ -200,7 +232,11 @@ async fn create_endpoint(key: ApiKey, State(state): State<ApiState>, headers: He
         (status = 404, description = "No such endpoint in this store", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn delete_endpoint(key: ApiKey, State(state): State<ApiState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_endpoint(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     key.require_scope(Scope::WebhooksManage)?;
     endpoints::delete(&state.db, key.store_id, endpoint_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -237,12 +273,19 @@ async fn list_deliveries(
     let id = endpoint_id(&id)?;
     let limit: i64 = match query.get("limit") {
         None => 50,
-        Some(text) => text.parse().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| ApiError::field("limit", "must be an integer from 1 to 100"))?,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| ApiError::field("limit", "must be an integer from 1 to 100"))?,
     };
-    let before = match query.get("cursor") {
-        None => None,
-        Some(text) => Some(text.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page"))?),
-    };
+    let before =
+        match query.get("cursor") {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
+                ApiError::field("cursor", "is not a cursor from a previous page")
+            })?),
+        };
     let mut rows = deliveries::list(&state.db, key.store_id, id, before, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -250,7 +293,10 @@ async fn list_deliveries(
     } else {
         None
     };
-    Ok(Json(DeliveryPage { data: rows.into_iter().map(Into::into).collect(), next_cursor }))
+    Ok(Json(DeliveryPage {
+        data: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
 }
 
 /// Sends a logged message again (same `webhook-id` and body).
@@ -264,10 +310,17 @@ async fn list_deliveries(
         (status = 409, description = "The endpoint is disabled", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn redeliver(key: ApiKey, State(state): State<ApiState>, Path((id, delivery)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn redeliver(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::WebhooksManage)?;
-    let delivery: i64 = delivery.parse().map_err(|_| ApiError::NotFound("delivery"))?;
-    let queued = deliveries::redeliver(&state.db, key.store_id, endpoint_id(&id)?, delivery).await?;
+    let delivery: i64 = delivery
+        .parse()
+        .map_err(|_| ApiError::NotFound("delivery"))?;
+    let queued =
+        deliveries::redeliver(&state.db, key.store_id, endpoint_id(&id)?, delivery).await?;
     Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(queued))).into_response())
 }
 
@@ -282,7 +335,11 @@ async fn redeliver(key: ApiKey, State(state): State<ApiState>, Path((id, deliver
         (status = 409, description = "The endpoint is disabled", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn send_test(key: ApiKey, State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn send_test(
+    key: ApiKey,
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     key.require_scope(Scope::WebhooksManage)?;
     let queued = deliveries::send_test(&state.db, key.store_id, endpoint_id(&id)?).await?;
     Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(queued))).into_response())

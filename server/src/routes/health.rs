@@ -39,7 +39,10 @@ impl Check {
         Self { ok: true, detail }
     }
     fn failed(detail: &str) -> Self {
-        Self { ok: false, detail: Some(detail.to_owned()) }
+        Self {
+            ok: false,
+            detail: Some(detail.to_owned()),
+        }
     }
 }
 
@@ -47,8 +50,15 @@ impl Check {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let (database, chain) = tokio::join!(check_database(&state), check_chain(&state));
     let ready = database.ok && chain.ok;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = Readiness { status: if ready { "ready" } else { "not_ready" }, checks: Checks { database, chain } };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks: Checks { database, chain },
+    };
     (status, Json(body))
 }
 

@@ -26,12 +26,20 @@ pub struct Filters {
     state: String,
 }
 
-pub async fn download(State(state): State<AppState>, session: Session, Path(store_id): Path<i64>, Query(filters): Query<Filters>) -> Response {
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Path(store_id): Path<i64>,
+    Query(filters): Query<Filters>,
+) -> Response {
     match csv(&state, &session, store_id, &filters).await {
         Ok((name, body)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
                 (header::CACHE_CONTROL, "no-store".to_owned()),
             ],
             body,
@@ -44,17 +52,31 @@ pub async fn download(State(state): State<AppState>, session: Session, Path(stor
     }
 }
 
-async fn csv(state: &AppState, session: &Session, store_id: i64, filters: &Filters) -> Result<(String, String), AppError> {
+async fn csv(
+    state: &AppState,
+    session: &Session,
+    store_id: i64,
+    filters: &Filters,
+) -> Result<(String, String), AppError> {
     let operator_id = session.get::<i64>(OPERATOR_ID_KEY).await.map_err(|error| {
         tracing::error!(%error, "session store failed");
         AppError::Internal
     })?;
     let operator = match operator_id {
-        Some(id) => operators::find_by_id(&state.server, id).await?.filter(|o| o.verified),
+        Some(id) => operators::find_by_id(&state.server, id)
+            .await?
+            .filter(|o| o.verified),
         None => None,
     }
     .ok_or(AppError::NotSignedIn)?;
     let store = require_member(&state.db, operator.id, store_id, Role::Staff).await?;
-    let rows = query_operations(&state.db, store.id, &filters.kind, &filters.state, CSV_LIMIT).await?;
+    let rows = query_operations(
+        &state.db,
+        store.id,
+        &filters.kind,
+        &filters.state,
+        CSV_LIMIT,
+    )
+    .await?;
     Ok((format!("{}-operations.csv", store.slug), to_csv(&rows)))
 }

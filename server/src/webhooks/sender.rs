@@ -7,8 +7,7 @@ use app::domain::{
     db::Database,
     webhooks::{
         deliveries::{self, Attempt, Claimed, Next},
-        endpoints,
-        signing,
+        endpoints, signing,
         target::WebhookUrl,
         SecretSealer,
     },
@@ -27,7 +26,11 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(db: Database, sealer: SecretSealer, settings: WebhookSettings) -> Self {
-        Self { db, sealer, settings }
+        Self {
+            db,
+            sealer,
+            settings,
+        }
     }
 
     #[tracing::instrument(skip_all, fields(delivery = claim.delivery.id, endpoint = claim.delivery.endpoint_id, msg_id = %claim.delivery.msg_id))]
@@ -41,7 +44,9 @@ impl Sender {
             Next::GiveUp
         } else {
             match self.settings.schedule.delay_after(attempts, retry_after) {
-                Some(delay) => Next::RetryAt { millis: deliveries::now_millis() + delay.as_millis() as i64 },
+                Some(delay) => Next::RetryAt {
+                    millis: deliveries::now_millis() + delay.as_millis() as i64,
+                },
                 None => Next::GiveUp,
             }
         };
@@ -51,7 +56,13 @@ impl Sender {
             tracing::error!(%error, "recording a webhook attempt failed");
         }
         if gone {
-            if let Err(error) = endpoints::disable(&self.db, delivery.endpoint_id, "the endpoint answered 410 Gone").await {
+            if let Err(error) = endpoints::disable(
+                &self.db,
+                delivery.endpoint_id,
+                "the endpoint answered 410 Gone",
+            )
+            .await
+            {
                 tracing::error!(%error, "disabling a gone webhook endpoint failed");
             }
         }
@@ -59,7 +70,17 @@ impl Sender {
 
     /// Returns the attempt, a `Retry-After` the receiver asked for, and whether it said 410.
     async fn send(&self, claim: &Claimed) -> (Attempt, Option<Duration>, bool) {
-        let failed = |error: String| (Attempt { status_code: None, excerpt: None, error: Some(error) }, None, false);
+        let failed = |error: String| {
+            (
+                Attempt {
+                    status_code: None,
+                    excerpt: None,
+                    error: Some(error),
+                },
+                None,
+                false,
+            )
+        };
         let url = match WebhookUrl::parse(&claim.url) {
             Ok(url) => url,
             Err(error) => return failed(error.to_string()),
@@ -108,7 +129,15 @@ impl Sender {
             Ok(bytes) => Some(deliveries::excerpt(&bytes)),
             Err(_) => None,
         };
-        (Attempt { status_code: Some(status), excerpt, error: None }, retry_after, status == 410)
+        (
+            Attempt {
+                status_code: Some(status),
+                excerpt,
+                error: None,
+            },
+            retry_after,
+            status == 410,
+        )
     }
 }
 
@@ -130,7 +159,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

@@ -58,8 +58,16 @@ mod tests {
     fn node_answers_are_classified() {
         let txid: mvs::tx::Txid = "ab".repeat(32).parse().unwrap();
         assert_eq!(classify(Ok(txid)), BroadcastOutcome::Accepted);
-        let rejected = RpcError::Rejected { code: mvs::rpc::codes::TX_VALIDATE_FAILED, message: "double spend".into() };
-        assert!(matches!(classify(Err(rejected)), BroadcastOutcome::Rejected(m) if m.contains("double spend")));
-        assert!(matches!(classify(Err(RpcError::Timeout)), BroadcastOutcome::Unknown(_)));
+        let rejected = RpcError::Rejected {
+            code: mvs::rpc::codes::TX_VALIDATE_FAILED,
+            message: "double spend".into(),
+        };
+        assert!(
+            matches!(classify(Err(rejected)), BroadcastOutcome::Rejected(m) if m.contains("double spend"))
+        );
+        assert!(matches!(
+            classify(Err(RpcError::Timeout)),
+            BroadcastOutcome::Unknown(_)
+        ));
     }
 }

@@ -66,7 +66,9 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ChainTx, sqlx::Error> {
 
 /// Every output some unfinished stored transaction spends.
 pub async fn reserved_outpoints(conn: &mut AnyConnection) -> Result<HashSet<String>, sqlx::Error> {
-    let rows: Vec<String> = sqlx::query_scalar("SELECT outpoint FROM reserved_outpoints").fetch_all(&mut *conn).await?;
+    let rows: Vec<String> = sqlx::query_scalar("SELECT outpoint FROM reserved_outpoints")
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -93,7 +95,10 @@ pub async fn record_signed(
     .get(0);
     for input in &tx.inputs {
         sqlx::query("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES ($1, $2)")
-            .bind(outpoint_key(&input.previous_output.txid.to_string(), input.previous_output.index))
+            .bind(outpoint_key(
+                &input.previous_output.txid.to_string(),
+                input.previous_output.index,
+            ))
             .bind(id)
             .execute(&mut *conn)
             .await?;
@@ -115,9 +120,11 @@ pub async fn due_for_broadcast(db: &Database) -> Result<Vec<ChainTx>, sqlx::Erro
 
 /// Transactions the node accepted and that are not confirmed deeply enough yet.
 pub async fn in_flight(db: &Database) -> Result<Vec<ChainTx>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM chain_txs WHERE state = 'broadcast' ORDER BY id LIMIT 1000"))
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM chain_txs WHERE state = 'broadcast' ORDER BY id LIMIT 1000"
+    ))
+    .fetch_all(db.pool())
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -135,10 +142,11 @@ pub async fn mark_broadcast(db: &Database, chain_tx: &ChainTx) -> Result<(), any
         tx.rollback().await?;
         return Ok(());
     }
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state = 'signed'")
-        .bind(chain_tx.id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state = 'signed'")
+            .bind(chain_tx.id)
+            .fetch_all(&mut *tx)
+            .await?;
     for id in ids {
         let op = set_operation_state(&mut tx, id, OperationState::Broadcast).await?;
         settle::emit_operation_event(&mut tx, &op, EventType::OperationBroadcast).await?;
@@ -172,7 +180,11 @@ async fn set_operation_state(
 }
 
 /// The outcome is unknown (timeout, node down): try again later, backing off.
-pub async fn schedule_retry(db: &Database, chain_tx: &ChainTx, error: &str) -> Result<(), sqlx::Error> {
+pub async fn schedule_retry(
+    db: &Database,
+    chain_tx: &ChainTx,
+    error: &str,
+) -> Result<(), sqlx::Error> {
     let attempts = chain_tx.attempts + 1;
     // 1 s, 2 s, 4 s ... capped at one minute: the node is usually back soon.
     let delay_ms = 1000_i64.saturating_mul(1 << attempts.min(6)).min(60_000);
@@ -189,7 +201,11 @@ pub async fn schedule_retry(db: &Database, chain_tx: &ChainTx, error: &str) -> R
 
 /// The node definitely refused the transaction: it fails, its inputs are free again, and
 /// its operations fail with the node's reason (their reserved points return).
-pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> Result<(), anyhow::Error> {
+pub async fn mark_rejected(
+    db: &Database,
+    chain_tx: &ChainTx,
+    reason: &str,
+) -> Result<(), anyhow::Error> {
     let mut tx = db.begin_write().await?;
     let moved = sqlx::query("UPDATE chain_txs SET state = 'failed', last_error = $1, updated_at = $2 WHERE id = $3 AND state IN ('signed', 'broadcast')")
         .bind(reason)
@@ -208,7 +224,8 @@ pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> R
         settle::fail_in(&mut tx, id, &message).await?;
     }
     // Only a refused avatar registration or issue fails the point system itself.
-    let issuing = chain_tx.purpose == Purpose::Avatar.as_str() || chain_tx.purpose == Purpose::Issue.as_str();
+    let issuing =
+        chain_tx.purpose == Purpose::Avatar.as_str() || chain_tx.purpose == Purpose::Issue.as_str();
     if let (true, Some(point_system_id)) = (issuing, chain_tx.point_system_id) {
         sqlx::query("UPDATE point_systems SET status = 'failed', issue_error = $1 WHERE id = $2 AND status <> 'confirmed'")
             .bind(&message)
@@ -222,16 +239,28 @@ pub async fn mark_rejected(db: &Database, chain_tx: &ChainTx, reason: &str) -> R
 
 /// A transaction reached a final state: its inputs are no longer reserved, and its
 /// operations still in flight are returned for settling.
-async fn release_inputs_and_list_open_operations(conn: &mut AnyConnection, chain_tx_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1").bind(chain_tx_id).execute(&mut *conn).await?;
-    sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')")
+async fn release_inputs_and_list_open_operations(
+    conn: &mut AnyConnection,
+    chain_tx_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1")
         .bind(chain_tx_id)
-        .fetch_all(&mut *conn)
-        .await
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')",
+    )
+    .bind(chain_tx_id)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// The transaction is in a block at `height`: record it so pages can show n/N.
-pub async fn record_height(db: &Database, chain_tx: &ChainTx, height: Option<i64>) -> Result<(), sqlx::Error> {
+pub async fn record_height(
+    db: &Database,
+    chain_tx: &ChainTx,
+    height: Option<i64>,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE chain_txs SET height = $1, updated_at = $2 WHERE id = $3")
         .bind(height)
@@ -248,7 +277,11 @@ pub async fn record_height(db: &Database, chain_tx: &ChainTx, height: Option<i64
 }
 
 /// Confirmed deeply enough: every operation in it settles, in one database transaction.
-pub async fn mark_confirmed(db: &Database, chain_tx: &ChainTx, height: i64) -> Result<(), anyhow::Error> {
+pub async fn mark_confirmed(
+    db: &Database,
+    chain_tx: &ChainTx,
+    height: i64,
+) -> Result<(), anyhow::Error> {
     let mut tx = db.begin_write().await?;
     let moved = sqlx::query("UPDATE chain_txs SET state = 'confirmed', height = $1, updated_at = $2 WHERE id = $3 AND state = 'broadcast'")
         .bind(height)
@@ -267,7 +300,9 @@ pub async fn mark_confirmed(db: &Database, chain_tx: &ChainTx, height: i64) -> R
     }
     if chain_tx.purpose == Purpose::Issue.as_str() {
         if let Some(point_system_id) = chain_tx.point_system_id {
-            match point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid).await {
+            match point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid)
+                .await
+            {
                 // Already confirmed (an operator tool or a second worker got there first): nothing to add.
                 Ok(()) | Err(LedgerError::InvalidTransition(..)) => {}
                 Err(error) => return Err(error.into()),
@@ -288,21 +323,29 @@ pub fn skip_locked(dialect: Dialect) -> &'static str {
 }
 
 /// Confirmed transactions recent enough that a reorganisation could still undo them.
-pub async fn recently_confirmed(db: &Database, since_height: i64) -> Result<Vec<(ChainTx, i64)>, sqlx::Error> {
+pub async fn recently_confirmed(
+    db: &Database,
+    since_height: i64,
+) -> Result<Vec<(ChainTx, i64)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS}, height FROM chain_txs WHERE state = 'confirmed' AND height >= $1 ORDER BY id DESC LIMIT 1000"
     ))
     .bind(since_height)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(|row| Ok((from_row(row)?, row.try_get::<i64, _>(6)?))).collect()
+    rows.iter()
+        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>(6)?)))
+        .collect()
 }
 
 /// Transactions a reorganisation took out of the chain go back in flight, newest first
 /// (a transaction's children unconfirm before it), all in one database transaction.
 /// Their inputs are reserved again, because the node may list them as unspent until the
 /// transaction is back in its pool.
-pub async fn mark_reorganised(db: &Database, newest_first: &[ChainTx]) -> Result<(), anyhow::Error> {
+pub async fn mark_reorganised(
+    db: &Database,
+    newest_first: &[ChainTx],
+) -> Result<(), anyhow::Error> {
     let mut tx = db.begin_write().await?;
     for chain_tx in newest_first {
         let moved = sqlx::query(

@@ -25,12 +25,18 @@ impl Worker {
     /// or broadcast them again.
     pub(super) async fn follow_reorganisations(&self) -> anyhow::Result<()> {
         let tip = self.chain.get_height().await?;
-        let tip_hash = self.chain.get_block(mvs::rpc::BlockRef::Height(tip)).await?.hash;
+        let tip_hash = self
+            .chain
+            .get_block(mvs::rpc::BlockRef::Height(tip))
+            .await?
+            .hash;
         if self.last_tip.lock().expect("not poisoned").as_deref() == Some(tip_hash.as_str()) {
             // Same tip as last round: nothing can have been reorganised.
             return Ok(());
         }
-        let recent = chain_txs::recently_confirmed(&self.db, tip.saturating_sub(REORG_WINDOW) as i64).await?;
+        let recent =
+            chain_txs::recently_confirmed(&self.db, tip.saturating_sub(REORG_WINDOW) as i64)
+                .await?;
         let mut undone = Vec::new();
         for (chain_tx, height) in recent {
             let txid: mvs::tx::Txid = chain_tx.txid.parse()?;
@@ -79,7 +85,9 @@ impl Worker {
                     chain_txs::record_height(&self.db, &chain_tx, None).await?;
                     match classify(self.chain.send_raw_tx(&chain_tx.raw_hex).await) {
                         BroadcastOutcome::Accepted | BroadcastOutcome::Unknown(_) => {}
-                        BroadcastOutcome::Rejected(reason) => chain_txs::mark_rejected(&self.db, &chain_tx, &reason).await?,
+                        BroadcastOutcome::Rejected(reason) => {
+                            chain_txs::mark_rejected(&self.db, &chain_tx, &reason).await?
+                        }
                     }
                 }
                 Err(e) => {
@@ -101,6 +109,10 @@ mod tests {
         assert_eq!(confirmations(10, 0), 0, "unconfirmed");
         assert_eq!(confirmations(10, 10), 1);
         assert_eq!(confirmations(10, 8), 3);
-        assert_eq!(confirmations(7, 8), 0, "a height above the tip is a stale answer");
+        assert_eq!(
+            confirmations(7, 8),
+            0,
+            "a height above the tip is a stale answer"
+        );
     }
 }

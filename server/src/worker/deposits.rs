@@ -21,11 +21,14 @@ const BLOCKS_PER_ROUND: u64 = 50;
 impl Worker {
     pub(super) async fn scan_deposits(&self) -> anyhow::Result<()> {
         let tip = self.chain.get_height().await?;
-        let Some(deepest) = (tip + 1).checked_sub(self.settings.required_confirmations) else { return Ok(()) };
-        let cursor: Option<i64> = sqlx::query_scalar("SELECT height FROM chain_scan WHERE name = $1")
-            .bind(CURSOR)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let Some(deepest) = (tip + 1).checked_sub(self.settings.required_confirmations) else {
+            return Ok(());
+        };
+        let cursor: Option<i64> =
+            sqlx::query_scalar("SELECT height FROM chain_scan WHERE name = $1")
+                .bind(CURSOR)
+                .fetch_optional(self.db.pool())
+                .await?;
         // First start: nothing before the platform's own keys can pay them; begin at genesis
         // on a fresh development chain and at the current depth on a long-running node.
         let next = match cursor {
@@ -53,7 +56,11 @@ impl Worker {
     }
 }
 
-async fn record_deposits(conn: &mut AnyConnection, transaction: &TxInfo, height: i64) -> anyhow::Result<()> {
+async fn record_deposits(
+    conn: &mut AnyConnection,
+    transaction: &TxInfo,
+    height: i64,
+) -> anyhow::Result<()> {
     let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM chain_txs WHERE txid = $1")
         .bind(&transaction.hash)
         .fetch_optional(&mut *conn)
@@ -67,9 +74,11 @@ async fn record_deposits(conn: &mut AnyConnection, transaction: &TxInfo, height:
         if attachment["type"] != 2 || attachment["status"] != 2 {
             continue;
         }
-        let (Some(address), Some(symbol), Some(quantity)) =
-            (output["address"].as_str(), attachment["symbol"].as_str(), attachment["quantity"].as_u64())
-        else {
+        let (Some(address), Some(symbol), Some(quantity)) = (
+            output["address"].as_str(),
+            attachment["symbol"].as_str(),
+            attachment["quantity"].as_u64(),
+        ) else {
             continue;
         };
         let target = sqlx::query(
@@ -102,7 +111,15 @@ async fn record_deposits(conn: &mut AnyConnection, transaction: &TxInfo, height:
         let Some(row) = row else { continue };
         let op = Operation::from_row(&row)?;
         // Arrived from outside and already deep enough: spendable and confirmed at once.
-        balances::add(conn, key_id, point_system_id, quantity as i64, 0, quantity as i64).await?;
+        balances::add(
+            conn,
+            key_id,
+            point_system_id,
+            quantity as i64,
+            0,
+            quantity as i64,
+        )
+        .await?;
         settle::emit_operation_event(conn, &op, EventType::OperationConfirmed).await?;
         tracing::info!(txid = %transaction.hash, %address, symbol, quantity, "deposit credited");
     }

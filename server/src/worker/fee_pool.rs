@@ -39,10 +39,18 @@ pub struct FeeWalletStatus {
 }
 
 /// The fee wallet's balance and output count, with the low-balance flag.
-pub async fn status(chain: &mvs::rpc::Client, address: &str) -> Result<FeeWalletStatus, mvs::rpc::RpcError> {
+pub async fn status(
+    chain: &mvs::rpc::Client,
+    address: &str,
+) -> Result<FeeWalletStatus, mvs::rpc::RpcError> {
     let utxos = chain.list_etp_utxos(address).await?;
     let balance = utxos.iter().map(|u| u.value).sum();
-    Ok(FeeWalletStatus { address: address.to_owned(), balance, outputs: utxos.len(), low: balance < LOW_BALANCE })
+    Ok(FeeWalletStatus {
+        address: address.to_owned(),
+        balance,
+        outputs: utxos.len(),
+        low: balance < LOW_BALANCE,
+    })
 }
 
 impl Worker {
@@ -55,18 +63,26 @@ impl Worker {
         let mut conn = self.db.pool().acquire().await?;
         let reserved = chain_txs::reserved_outpoints(&mut conn).await?;
         drop(conn);
-        let free: Vec<_> = utxos.iter().filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index))).collect();
+        let free: Vec<_> = utxos
+            .iter()
+            .filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index)))
+            .collect();
         let pool = free.iter().filter(|u| u.value <= 2 * POOL_OUTPUT).count();
         if pool >= POOL_TARGET / 2 {
             return Ok(());
         }
         let wanted = POOL_TARGET - pool;
-        let Some(largest) = free.iter().max_by_key(|u| u.value) else { return Ok(()) };
+        let Some(largest) = free.iter().max_by_key(|u| u.value) else {
+            return Ok(());
+        };
         let needed = wanted as u64 * POOL_OUTPUT + MIN_TX_FEE + ISSUE_RESERVE;
         if largest.value < needed {
             return Ok(());
         }
-        let fee_key = self.vault.private_key(&self.db, self.fee_wallet.key_id).await?;
+        let fee_key = self
+            .vault
+            .private_key(&self.db, self.fee_wallet.key_id)
+            .await?;
         let address = Address::parse(&self.fee_wallet.address)?;
         let split = EtpSplit {
             network: self.vault.network(),

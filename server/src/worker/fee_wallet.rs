@@ -36,7 +36,9 @@ impl FeeWallet {
             // Another process created it first: keep theirs, drop ours.
             tx.rollback().await?;
         }
-        Self::find(db).await?.ok_or_else(|| anyhow::anyhow!("the fee wallet vanished right after creation"))
+        Self::find(db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the fee wallet vanished right after creation"))
     }
 
     async fn find(db: &Database) -> anyhow::Result<Option<FeeWallet>> {

@@ -60,8 +60,14 @@ impl Worker {
     }
 
     async fn issue(&self, pending: &PendingIssue) -> anyhow::Result<()> {
-        let treasury = self.vault.private_key(&self.db, pending.treasury_key_id).await?;
-        let fee_key = self.vault.private_key(&self.db, self.fee_wallet.key_id).await?;
+        let treasury = self
+            .vault
+            .private_key(&self.db, pending.treasury_key_id)
+            .await?;
+        let fee_key = self
+            .vault
+            .private_key(&self.db, self.fee_wallet.key_id)
+            .await?;
         let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
         let fee_address = Address::parse(&self.fee_wallet.address)?;
         let network = self.vault.network();
@@ -73,15 +79,22 @@ impl Worker {
             "SELECT issue_chain_tx_id FROM point_systems WHERE id = $1 AND status = 'pending'{}",
             chain_txs::skip_locked(self.db.dialect())
         );
-        let unclaimed: Option<Option<i64>> = sqlx::query_scalar(&claim).bind(pending.id).fetch_optional(&mut *tx).await?;
+        let unclaimed: Option<Option<i64>> = sqlx::query_scalar(&claim)
+            .bind(pending.id)
+            .fetch_optional(&mut *tx)
+            .await?;
         if unclaimed != Some(None) {
             return Ok(());
         }
         let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         // Enough for both: the avatar's fee, the issue's fee and one ordinary fee of slack.
         let needed = AVATAR_REGISTER_FEE + MST_ISSUE_FEE + MIN_TX_FEE;
-        let fee_inputs = select_etp(&fee_utxos, &reserved, needed)
-            .with_context(|| format!("the fee wallet {} needs {needed} satoshi to issue a point system", self.fee_wallet.address))?;
+        let fee_inputs = select_etp(&fee_utxos, &reserved, needed).with_context(|| {
+            format!(
+                "the fee wallet {} needs {needed} satoshi to issue a point system",
+                self.fee_wallet.address
+            )
+        })?;
 
         let avatar = AvatarRegistration {
             network,
@@ -102,7 +115,11 @@ impl Worker {
             secondary_issue: secondary_issue(pending.secondary_issue),
             issuer: AvatarName::parse(&pending.issuer_avatar)?,
             to: treasury.address(),
-            description: if pending.description.is_empty() { pending.name.clone() } else { pending.description.clone() },
+            description: if pending.description.is_empty() {
+                pending.name.clone()
+            } else {
+                pending.description.clone()
+            },
             domain_certificate: DomainCertificate::AutoIssue,
             fee_inputs: vec![change],
             fee_change: fee_address,
@@ -141,7 +158,11 @@ fn secondary_issue(threshold: u8) -> SecondaryIssue {
 }
 
 /// The fee wallet's ETP change output of `tx`, as an input for the next transaction.
-fn change_output(tx: &Transaction, fee_address: &Address, fee_key: &mvs::keys::PrivateKey) -> anyhow::Result<Spendable> {
+fn change_output(
+    tx: &Transaction,
+    fee_address: &Address,
+    fee_key: &mvs::keys::PrivateKey,
+) -> anyhow::Result<Spendable> {
     let script = fee_address.script_pubkey();
     let (index, output) = tx
         .outputs
@@ -149,5 +170,9 @@ fn change_output(tx: &Transaction, fee_address: &Address, fee_key: &mvs::keys::P
         .enumerate()
         .find(|(_, o)| o.script_pubkey == script && o.value > 0)
         .context("the avatar registration left no change for the issue")?;
-    Ok(Spendable { outpoint: OutPoint::new(tx.txid(), index as u32), output: output.clone(), key: fee_key.clone() })
+    Ok(Spendable {
+        outpoint: OutPoint::new(tx.txid(), index as u32),
+        output: output.clone(),
+        key: fee_key.clone(),
+    })
 }

@@ -38,7 +38,11 @@ pub struct WorkerSettings {
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { poll_interval: Duration::from_millis(500), required_confirmations: 3, max_outputs_per_tx: 500 }
+        Self {
+            poll_interval: Duration::from_millis(500),
+            required_confirmations: 3,
+            max_outputs_per_tx: 500,
+        }
     }
 }
 
@@ -56,8 +60,22 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(db: Database, vault: KeyVault, chain: mvs::rpc::Client, fee_wallet: FeeWallet, settings: WorkerSettings) -> Self {
-        Self { db, vault, chain, fee_wallet, settings, last_tip: Default::default(), last_low_balance_warning: Default::default() }
+    pub fn new(
+        db: Database,
+        vault: KeyVault,
+        chain: mvs::rpc::Client,
+        fee_wallet: FeeWallet,
+        settings: WorkerSettings,
+    ) -> Self {
+        Self {
+            db,
+            vault,
+            chain,
+            fee_wallet,
+            settings,
+            last_tip: Default::default(),
+            last_low_balance_warning: Default::default(),
+        }
     }
 
     /// One round of work. Errors are about this round only; the next one starts afresh.

@@ -10,7 +10,9 @@ use crate::{cli::WorkerArgs, config, shutdown::shutdown_signal};
 
 pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     let url = config::database_url(&args.database);
-    let db = Database::connect(&url, 8).await.context("connecting to the database")?;
+    let db = Database::connect(&url, 8)
+        .await
+        .context("connecting to the database")?;
     db.migrate().await?;
     // The same master key as the web processes: from the environment or the data directory.
     let master = crate::custody::master_key(&args.database.data_dir)?;
@@ -22,7 +24,11 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         poll_interval: args.batch_window,
         ..Default::default()
     };
-    println!("pointmint worker: database {}, node {}", config::mask_url_secret(&url), config::mask_url_secret(&args.mvs_rpc_url));
+    println!(
+        "pointmint worker: database {}, node {}",
+        config::mask_url_secret(&url),
+        config::mask_url_secret(&args.mvs_rpc_url)
+    );
     println!("fee wallet {}", fee_wallet.address);
     let worker = Worker::new(db, vault, chain, fee_wallet, settings).spawn();
     shutdown_signal().await;

@@ -17,8 +17,15 @@ pub fn outpoint_key(txid: &str, index: u32) -> String {
 /// transfer 0.0001 ETP); otherwise adds the largest outputs until the amount is covered.
 /// `None` when the wallet cannot pay.
 pub fn select_etp(utxos: &[Utxo], reserved: &HashSet<String>, needed: u64) -> Option<Vec<Utxo>> {
-    let mut free: Vec<&Utxo> = utxos.iter().filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index))).collect();
-    if let Some(single) = free.iter().filter(|u| u.value >= needed).min_by_key(|u| (u.height == 0, u.value)) {
+    let mut free: Vec<&Utxo> = utxos
+        .iter()
+        .filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index)))
+        .collect();
+    if let Some(single) = free
+        .iter()
+        .filter(|u| u.value >= needed)
+        .min_by_key(|u| (u.height == 0, u.value))
+    {
         return Some(vec![(*single).clone()]);
     }
     free.sort_by_key(|u| std::cmp::Reverse(u.value));
@@ -28,7 +35,10 @@ pub fn select_etp(utxos: &[Utxo], reserved: &HashSet<String>, needed: u64) -> Op
 /// Asset outputs covering `needed` units of the symbol they were listed for, skipping
 /// reserved ones; oldest first so change does not pile up in many small outputs.
 pub fn select_asset(utxos: &[Utxo], reserved: &HashSet<String>, needed: u64) -> Option<Vec<Utxo>> {
-    let mut free: Vec<&Utxo> = utxos.iter().filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index))).collect();
+    let mut free: Vec<&Utxo> = utxos
+        .iter()
+        .filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index)))
+        .collect();
     // Confirmed outputs first (height 0 = still pending), then by height.
     free.sort_by_key(|u| (u.height == 0, u.height));
     accumulate(free, needed, asset_quantity)
@@ -37,10 +47,15 @@ pub fn select_asset(utxos: &[Utxo], reserved: &HashSet<String>, needed: u64) -> 
 /// The asset quantity an output carries: a transfer's quantity, or an issue's whole supply
 /// (the node prints the two differently, so read it through the decoded output).
 pub fn asset_quantity(utxo: &Utxo) -> u64 {
-    utxo.to_output().map_or(0, |output| output.attachment.asset_quantity())
+    utxo.to_output()
+        .map_or(0, |output| output.attachment.asset_quantity())
 }
 
-fn accumulate(candidates: Vec<&Utxo>, needed: u64, amount: impl Fn(&Utxo) -> u64) -> Option<Vec<Utxo>> {
+fn accumulate(
+    candidates: Vec<&Utxo>,
+    needed: u64,
+    amount: impl Fn(&Utxo) -> u64,
+) -> Option<Vec<Utxo>> {
     let mut chosen = Vec::new();
     let mut total = 0u64;
     for utxo in candidates {
@@ -62,7 +77,14 @@ mod tests {
     const ADDRESS: &str = "tGBMcLr6dwfaMaoYiJgtZ3cYUbbGsbpb8t";
 
     fn etp(txid: &str, value: u64) -> Utxo {
-        Utxo { txid: txid.into(), index: 0, value, height: 1, address: ADDRESS.into(), attachment: json!({"type": 0}) }
+        Utxo {
+            txid: txid.into(),
+            index: 0,
+            value,
+            height: 1,
+            address: ADDRESS.into(),
+            attachment: json!({"type": 0}),
+        }
     }
 
     fn asset(txid: &str, quantity: u64, height: u64) -> Utxo {
@@ -80,7 +102,10 @@ mod tests {
     fn the_smallest_sufficient_etp_output_is_used_alone() {
         let utxos = [etp("a", 50), etp("b", 20), etp("c", 1_000)];
         let chosen = select_etp(&utxos, &HashSet::new(), 15).unwrap();
-        assert_eq!(chosen.iter().map(|u| u.txid.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            chosen.iter().map(|u| u.txid.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
     }
 
     #[test]
@@ -88,7 +113,10 @@ mod tests {
         let mut pending_change = etp("change", 9);
         pending_change.height = 0;
         let utxos = [pending_change, etp("pool", 10)];
-        assert_eq!(select_etp(&utxos, &HashSet::new(), 5).unwrap()[0].txid, "pool");
+        assert_eq!(
+            select_etp(&utxos, &HashSet::new(), 5).unwrap()[0].txid,
+            "pool"
+        );
     }
 
     #[test]
@@ -111,9 +139,16 @@ mod tests {
 
     #[test]
     fn assets_are_taken_confirmed_first_until_covered() {
-        let utxos = [asset("pending", 500, 0), asset("old", 30, 2), asset("newer", 40, 5)];
+        let utxos = [
+            asset("pending", 500, 0),
+            asset("old", 30, 2),
+            asset("newer", 40, 5),
+        ];
         let chosen = select_asset(&utxos, &HashSet::new(), 60).unwrap();
-        assert_eq!(chosen.iter().map(|u| u.txid.as_str()).collect::<Vec<_>>(), ["old", "newer"]);
+        assert_eq!(
+            chosen.iter().map(|u| u.txid.as_str()).collect::<Vec<_>>(),
+            ["old", "newer"]
+        );
         assert_eq!(select_asset(&utxos, &HashSet::new(), 570).unwrap().len(), 3);
         assert!(select_asset(&utxos, &HashSet::new(), 571).is_none());
     }

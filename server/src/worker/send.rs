@@ -37,7 +37,11 @@ impl Worker {
             match self.send_lane(&lane).await {
                 Ok(true) => built += 1,
                 Ok(false) => {}
-                Err(error) => tracing::warn!(?lane, error = format!("{error:#}"), "building a transaction failed; will retry"),
+                Err(error) => tracing::warn!(
+                    ?lane,
+                    error = format!("{error:#}"),
+                    "building a transaction failed; will retry"
+                ),
             }
         }
         Ok(built)
@@ -54,7 +58,12 @@ impl Worker {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(Lane { point_system_id: r.try_get(0)?, symbol: r.try_get(1)?, from_key_id: r.try_get(2)?, from_address: r.try_get(3)? })
+                Ok(Lane {
+                    point_system_id: r.try_get(0)?,
+                    symbol: r.try_get(1)?,
+                    from_key_id: r.try_get(2)?,
+                    from_address: r.try_get(3)?,
+                })
             })
             .collect()
     }
@@ -64,10 +73,16 @@ impl Worker {
     async fn send_lane(&self, lane: &Lane) -> anyhow::Result<bool> {
         // Chain look-ups and key opening happen before the write transaction, so the
         // database is never locked while waiting on the node.
-        let asset_utxos = self.chain.list_asset_utxos(&lane.from_address, &lane.symbol).await?;
+        let asset_utxos = self
+            .chain
+            .list_asset_utxos(&lane.from_address, &lane.symbol)
+            .await?;
         let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
         let from_key = self.vault.private_key(&self.db, lane.from_key_id).await?;
-        let fee_key = self.vault.private_key(&self.db, self.fee_wallet.key_id).await?;
+        let fee_key = self
+            .vault
+            .private_key(&self.db, self.fee_wallet.key_id)
+            .await?;
 
         let mut tx = self.db.begin_write().await?;
         let claimed: Vec<Operation> = sqlx::query(&format!(
@@ -91,14 +106,21 @@ impl Worker {
         let Some(asset_inputs) = select_asset(&asset_utxos, &reserved, needed) else {
             // The ledger reserved these points, so the chain will show them once the
             // transactions that bring them are visible; wait for the next round.
-            tracing::info!(?lane, needed, "sending address holds too few unreserved points yet");
+            tracing::info!(
+                ?lane,
+                needed,
+                "sending address holds too few unreserved points yet"
+            );
             return Ok(false);
         };
         let Some(fee_inputs) = select_etp(&fee_utxos, &reserved, MIN_TX_FEE) else {
             tracing::warn!(address = %self.fee_wallet.address, "the fee wallet cannot pay a transaction fee");
             return Ok(false);
         };
-        let recipients = claimed.iter().map(recipient).collect::<anyhow::Result<Vec<_>>>()?;
+        let recipients = claimed
+            .iter()
+            .map(recipient)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let transaction = MstTransfer {
             network: self.vault.network(),
             symbol: lane.symbol.clone(),
@@ -112,7 +134,14 @@ impl Worker {
         .build()
         .context("building the transfer")?;
 
-        let chain_tx_id = match chain_txs::record_signed(&mut tx, &transaction, Purpose::Transfer, Some(lane.point_system_id)).await {
+        let chain_tx_id = match chain_txs::record_signed(
+            &mut tx,
+            &transaction,
+            Purpose::Transfer,
+            Some(lane.point_system_id),
+        )
+        .await
+        {
             Ok(id) => id,
             // Another worker reserved one of these outputs first: leave the operations queued.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
@@ -136,7 +165,8 @@ impl Worker {
 
 /// The output an operation asks for: an address, or an avatar bound to its address.
 fn recipient(op: &Operation) -> anyhow::Result<Recipient> {
-    let address = Address::parse(&op.to_address).with_context(|| format!("operation {} has a bad address", op.id))?;
+    let address = Address::parse(&op.to_address)
+        .with_context(|| format!("operation {} has a bad address", op.id))?;
     Ok(match &op.to_avatar {
         Some(avatar) => Recipient::avatar(avatar.clone(), address, op.amount),
         None => Recipient::address(address, op.amount),
@@ -144,13 +174,20 @@ fn recipient(op: &Operation) -> anyhow::Result<Recipient> {
 }
 
 /// Listed outputs as builder inputs signed by `key`.
-pub(super) fn spendables(utxos: &[Utxo], key: &mvs::keys::PrivateKey) -> anyhow::Result<Vec<Spendable>> {
+pub(super) fn spendables(
+    utxos: &[Utxo],
+    key: &mvs::keys::PrivateKey,
+) -> anyhow::Result<Vec<Spendable>> {
     utxos
         .iter()
         .map(|u| {
             Ok(Spendable {
-                outpoint: u.outpoint().context("the node listed a malformed outpoint")?,
-                output: u.to_output().context("the node listed an output this wallet cannot spend")?,
+                outpoint: u
+                    .outpoint()
+                    .context("the node listed a malformed outpoint")?,
+                output: u
+                    .to_output()
+                    .context("the node listed an output this wallet cannot spend")?,
                 key: key.clone(),
             })
         })

@@ -20,7 +20,10 @@ pub struct Posted {
 impl Posted {
     /// The `?error=` code the form page is sent back with, if any.
     pub fn error(&self) -> Option<String> {
-        self.location.split(['?', '&']).find_map(|p| p.strip_prefix("error=")).map(str::to_owned)
+        self.location
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("error="))
+            .map(str::to_owned)
     }
 }
 
@@ -28,7 +31,11 @@ impl Browser {
     pub fn new(app: &TestApp) -> Self {
         Self {
             base: app.address.clone(),
-            client: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
         }
     }
 
@@ -44,12 +51,23 @@ impl Browser {
             .send()
             .await
             .unwrap();
-        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        Posted { status: response.status(), location }
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Posted {
+            status: response.status(),
+            location,
+        }
     }
 
     /// Calls a server function as the hydrated page does; returns the status and JSON body.
-    pub async fn call(&self, server_fn: &str, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    pub async fn call(
+        &self,
+        server_fn: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, serde_json::Value) {
         let response = self
             .client
             .post(format!("{}/fn/{server_fn}", self.base))
@@ -61,28 +79,70 @@ impl Browser {
             .unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     /// Loads a page; returns status, `Location` (for redirects) and body.
     pub async fn page(&self, path_or_url: &str) -> (StatusCode, String, String) {
-        let url = if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.base) };
-        let response = self.client.get(url).header(header::ACCEPT, "text/html").send().await.unwrap();
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        let response = self
+            .client
+            .get(url)
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
-        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
         (status, location, response.text().await.unwrap())
     }
 
     /// Signs up and confirms through the mailed link, then logs in. Returns the signed-in browser.
-    pub async fn signed_up(app: &TestApp, inbox: &crate::smtp::Inbox, email: &str, password: &str) -> Self {
+    pub async fn signed_up(
+        app: &TestApp,
+        inbox: &crate::smtp::Inbox,
+        email: &str,
+        password: &str,
+    ) -> Self {
         let browser = Self::new(app);
-        let posted = browser.submit("sign_up", "/signup", &[("email", email), ("password", password), ("password_repeat", password)]).await;
+        let posted = browser
+            .submit(
+                "sign_up",
+                "/signup",
+                &[
+                    ("email", email),
+                    ("password", password),
+                    ("password_repeat", password),
+                ],
+            )
+            .await;
         assert_eq!(posted.location, "/signup?done=1", "{posted:?}");
-        let mail = inbox.wait_for(email, "Confirm", std::time::Duration::from_secs(30)).await;
+        let mail = inbox
+            .wait_for(email, "Confirm", std::time::Duration::from_secs(30))
+            .await;
         let token = token_of(&mail.link(&format!("{}/verify-email?token=", app.address)));
-        let posted = browser.submit("verify_email", "/verify-email", &[("token", &token)]).await;
+        let posted = browser
+            .submit("verify_email", "/verify-email", &[("token", &token)])
+            .await;
         assert_eq!(posted.location, "/login?verified=1", "{posted:?}");
-        let posted = browser.submit("log_in", "/login", &[("email", email), ("password", password)]).await;
+        let posted = browser
+            .submit(
+                "log_in",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
         assert_eq!(posted.location, "/dashboard", "{posted:?}");
         browser
     }
@@ -90,5 +150,8 @@ impl Browser {
 
 /// The `token` parameter of a link.
 pub fn token_of(link: &str) -> String {
-    link.split("token=").nth(1).unwrap_or_else(|| panic!("no token in {link}")).to_owned()
+    link.split("token=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no token in {link}"))
+        .to_owned()
 }

@@ -7,8 +7,16 @@ use crate::{accounts::db, helpers::spawn_app};
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_change_nothing() {
     let app = spawn_app().await;
-    let form = [("email", "ann@example.com"), ("password", "correct horse battery"), ("password_repeat", "correct horse battery")];
-    for (name, value) in [("origin", "https://evil.example"), ("origin", "null"), ("sec-fetch-site", "cross-site")] {
+    let form = [
+        ("email", "ann@example.com"),
+        ("password", "correct horse battery"),
+        ("password_repeat", "correct horse battery"),
+    ];
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
         let response = app
             .client
             .post(app.url("/fn/sign_up"))
@@ -19,10 +27,17 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
             .await
             .unwrap();
         assert_eq!(response.status(), 403, "{name}: {value}");
-        assert!(response.text().await.unwrap().contains("came from another site"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("came from another site"));
     }
     let db = db(&app).await;
-    let operators: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operators").fetch_one(db.pool()).await.unwrap();
+    let operators: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     assert_eq!(operators, 0);
 
     // The same post from the site itself goes through.
@@ -37,7 +52,10 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
-    let operators: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operators").fetch_one(db.pool()).await.unwrap();
+    let operators: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     assert_eq!(operators, 1);
     db.close().await;
     app.stop().await;

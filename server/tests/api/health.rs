@@ -35,8 +35,14 @@ async fn readyz_reports_a_broken_database_url_as_not_ready() {
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["status"], "not_ready");
     assert_eq!(json["checks"]["database"]["ok"], false);
-    assert_eq!(json["checks"]["chain"]["ok"], true, "the chain is fine, only the database is broken");
-    assert!(!body.contains("secret-password"), "probe answers never carry credentials");
+    assert_eq!(
+        json["checks"]["chain"]["ok"], true,
+        "the chain is fine, only the database is broken"
+    );
+    assert!(
+        !body.contains("secret-password"),
+        "probe answers never carry credentials"
+    );
 
     // Liveness is unaffected: the process itself is fine.
     assert_eq!(app.get("/healthz").await.status(), 200);
@@ -69,11 +75,20 @@ async fn metrics_are_exported_in_prometheus_text_format() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let text = response.text().await.unwrap();
     assert!(
-        text.lines().any(|l| l.starts_with("pointmint_http_requests_total{") && l.contains(r#"route="/healthz""#) && l.contains(r#"status="200""#)),
+        text.lines()
+            .any(|l| l.starts_with("pointmint_http_requests_total{")
+                && l.contains(r#"route="/healthz""#)
+                && l.contains(r#"status="200""#)),
         "the /healthz request is counted:\n{text}"
     );
     assert!(text.contains("pointmint_build_info"), "{text}");

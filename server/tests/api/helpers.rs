@@ -41,8 +41,15 @@ pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
             let name = format!("pm_test_{:016x}", rand::random::<u64>());
             let mut admin = sqlx::PgConnection::connect(&admin_url)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is required for this pass but unreachable at {admin_url}: {e}"));
-            admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create test database");
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for this pass but unreachable at {admin_url}: {e}"
+                    )
+                });
+            admin
+                .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                .await
+                .expect("create test database");
             let (base, _) = admin_url.rsplit_once('/').expect("URL has a database path");
             format!("{base}/{name}")
         }
@@ -68,7 +75,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request reaches the server")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
     }
 
     /// Stops the server and waits for it (and its chain) to finish.
@@ -88,7 +99,9 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir,
         database_url,
-        chain: ChainSettings::Embedded { block_interval: Duration::from_millis(200) },
+        chain: ChainSettings::Embedded {
+            block_interval: Duration::from_millis(200),
+        },
         smtp_url: None,
         site_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")),
         public_url: None,
@@ -96,7 +109,9 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         // Test receivers listen on 127.0.0.1; retries run in milliseconds instead of seconds.
         webhooks: server::config::WebhookSettings {
             allow_private: true,
-            schedule: app::domain::webhooks::schedule::WebhookSchedule { unit: Duration::from_millis(1) },
+            schedule: app::domain::webhooks::schedule::WebhookSchedule {
+                unit: Duration::from_millis(1),
+            },
             poll_interval: Duration::from_millis(50),
         },
         // Blocks every 200 ms: two confirmations settle an operation in well under a second.
@@ -122,7 +137,9 @@ pub async fn spawn_app_with(settings: Settings, guard: tempfile::TempDir) -> Tes
     server::telemetry::init();
     let database_url = settings.database_url.clone();
     let data_dir = settings.data_dir.clone();
-    let application = Application::build(settings).await.expect("application builds");
+    let application = Application::build(settings)
+        .await
+        .expect("application builds");
     let address = format!("http://{}", application.local_addr());
     let chain_url = application.chain_rpc_url();
     let (tx, rx) = oneshot::channel::<()>();

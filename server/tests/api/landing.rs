@@ -7,8 +7,15 @@ async fn landing_page_is_server_rendered_with_hydration_scripts() {
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("Loyalty points your customers really own"));
-    assert!(html.contains("/pkg/pointmint.js"), "the page loads the wasm glue");
-    assert!(html.contains(r#"href="/signup""#) && html.contains(r#"href="/login""#) && html.contains(r#"href="/wallet""#));
+    assert!(
+        html.contains("/pkg/pointmint.js"),
+        "the page loads the wasm glue"
+    );
+    assert!(
+        html.contains(r#"href="/signup""#)
+            && html.contains(r#"href="/login""#)
+            && html.contains(r#"href="/wallet""#)
+    );
     app.stop().await;
 }
 

@@ -38,7 +38,9 @@ async fn fixture(max_supply: u64) -> Fixture {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    let store = app::domain::stores::create(&db, operator_id, "Corner Shop", "corner-shop").await.unwrap();
+    let store = app::domain::stores::create(&db, operator_id, "Corner Shop", "corner-shop")
+        .await
+        .unwrap();
     let spec = PointSystemSpec {
         symbol: Symbol::parse("CORNER.POINTS").unwrap(),
         name: "Corner points".into(),
@@ -48,15 +50,33 @@ async fn fixture(max_supply: u64) -> Fixture {
         secondary_issue: 0,
         issuer_avatar: AvatarName::parse("corner-shop").unwrap(),
     };
-    let point_system = point_systems::register(&db, &vault, store.id, &spec).await.unwrap();
-    point_systems::mark_issue_confirmed(&db, point_system.id, &"ab".repeat(32)).await.unwrap();
-    Fixture { db, vault, point_system, _dir: dir }
+    let point_system = point_systems::register(&db, &vault, store.id, &spec)
+        .await
+        .unwrap();
+    point_systems::mark_issue_confirmed(&db, point_system.id, &"ab".repeat(32))
+        .await
+        .unwrap();
+    Fixture {
+        db,
+        vault,
+        point_system,
+        _dir: dir,
+    }
 }
 
 impl Fixture {
     async fn customer(&self, external_id: &str) -> StoreCustomer {
         let email = Email::parse(&format!("{external_id}@example.com")).unwrap();
-        customers::upsert(&self.db, &self.vault, self.point_system.store_id, external_id, &email, None).await.unwrap()
+        customers::upsert(
+            &self.db,
+            &self.vault,
+            self.point_system.store_id,
+            external_id,
+            &email,
+            None,
+        )
+        .await
+        .unwrap()
     }
 
     fn award(&self, to: &StoreCustomer, amount: u64) -> NewOperation {
@@ -65,7 +85,10 @@ impl Fixture {
             kind: OperationKind::Award,
             amount: Amount::new(amount).unwrap(),
             from_key_id: self.point_system.treasury_key_id,
-            to: Destination::Custodial { key_id: to.key_id, address: to.address.clone() },
+            to: Destination::Custodial {
+                key_id: to.key_id,
+                address: to.address.clone(),
+            },
             actor: "operator:1".into(),
             reason: None,
             idempotency_key: None,
@@ -89,7 +112,9 @@ impl Fixture {
     }
 
     async fn balance(&self, key_id: i64) -> Balance {
-        Balance::fetch(&self.db, key_id, self.point_system.id).await.unwrap()
+        Balance::fetch(&self.db, key_id, self.point_system.id)
+            .await
+            .unwrap()
     }
 
     async fn count_operations(&self, kind: OperationKind) -> i64 {
@@ -106,8 +131,17 @@ async fn exactly_one_hundred_of_two_hundred_concurrent_redemptions_succeed() {
     let fx = Arc::new(fixture(1_000_000).await);
     let alice = fx.customer("alice").await;
     let award = submit(&fx.db, fx.award(&alice, 100)).await.unwrap();
-    settle::confirm(&fx.db, award.operation().id, &"cd".repeat(32), 5).await.unwrap();
-    assert_eq!(fx.balance(alice.key_id).await, Balance { available: 100, pending_in: 0, confirmed: 100 });
+    settle::confirm(&fx.db, award.operation().id, &"cd".repeat(32), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.balance(alice.key_id).await,
+        Balance {
+            available: 100,
+            pending_in: 0,
+            confirmed: 100
+        }
+    );
 
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -130,10 +164,16 @@ async fn exactly_one_hundred_of_two_hundred_concurrent_redemptions_succeed() {
     assert_eq!((accepted, refused), (100, 100));
     let after = fx.balance(alice.key_id).await;
     assert_eq!(after.available, 0, "every point is reserved exactly once");
-    assert_eq!(after.confirmed, 100, "nothing is final until the chain confirms");
+    assert_eq!(
+        after.confirmed, 100,
+        "nothing is final until the chain confirms"
+    );
     assert_eq!(fx.count_operations(OperationKind::Redeem).await, 100);
     // The treasury expects exactly what was accepted.
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.pending_in, 100);
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await.pending_in,
+        100
+    );
 }
 
 #[tokio::test]
@@ -141,9 +181,21 @@ async fn spending_more_than_available_is_refused_and_changes_nothing() {
     let fx = fixture(50).await;
     let bob = fx.customer("bob").await;
     let error = submit(&fx.db, fx.award(&bob, 51)).await.unwrap_err();
-    assert!(matches!(error, LedgerError::InsufficientBalance { available: 50, requested: 51 }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            LedgerError::InsufficientBalance {
+                available: 50,
+                requested: 51
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(error.code(), "insufficient_balance");
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.available, 50);
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await.available,
+        50
+    );
     assert_eq!(fx.balance(bob.key_id).await, Balance::default());
     assert_eq!(fx.count_operations(OperationKind::Award).await, 0);
 }
@@ -153,17 +205,50 @@ async fn an_award_is_pending_until_confirmed_and_then_spendable() {
     let fx = fixture(1_000).await;
     let carol = fx.customer("carol").await;
     let op = submit(&fx.db, fx.award(&carol, 300)).await.unwrap();
-    assert_eq!(fx.balance(carol.key_id).await, Balance { available: 0, pending_in: 300, confirmed: 0 });
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 700, pending_in: 0, confirmed: 1_000 });
+    assert_eq!(
+        fx.balance(carol.key_id).await,
+        Balance {
+            available: 0,
+            pending_in: 300,
+            confirmed: 0
+        }
+    );
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance {
+            available: 700,
+            pending_in: 0,
+            confirmed: 1_000
+        }
+    );
 
-    let confirmed = settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7).await.unwrap();
+    let confirmed = settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7)
+        .await
+        .unwrap();
     assert_eq!(confirmed.state, OperationState::Confirmed);
     assert_eq!(confirmed.height, Some(7));
-    assert_eq!(fx.balance(carol.key_id).await, Balance { available: 300, pending_in: 0, confirmed: 300 });
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 700, pending_in: 0, confirmed: 700 });
+    assert_eq!(
+        fx.balance(carol.key_id).await,
+        Balance {
+            available: 300,
+            pending_in: 0,
+            confirmed: 300
+        }
+    );
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance {
+            available: 700,
+            pending_in: 0,
+            confirmed: 700
+        }
+    );
 
     // A confirmation seen twice is applied once.
-    assert!(matches!(settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7).await, Err(LedgerError::InvalidTransition(..))));
+    assert!(matches!(
+        settle::confirm(&fx.db, op.operation().id, &"ef".repeat(32), 7).await,
+        Err(LedgerError::InvalidTransition(..))
+    ));
     assert_eq!(fx.balance(carol.key_id).await.confirmed, 300);
 }
 
@@ -172,13 +257,27 @@ async fn a_failed_operation_returns_the_reserved_points() {
     let fx = fixture(1_000).await;
     let dave = fx.customer("dave").await;
     let op = submit(&fx.db, fx.award(&dave, 250)).await.unwrap();
-    let failed = settle::fail(&fx.db, op.operation().id, "rejected by the node: fee too low").await.unwrap();
+    let failed = settle::fail(
+        &fx.db,
+        op.operation().id,
+        "rejected by the node: fee too low",
+    )
+    .await
+    .unwrap();
     assert_eq!(failed.state, OperationState::Failed);
-    assert_eq!(failed.error.as_deref(), Some("rejected by the node: fee too low"));
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("rejected by the node: fee too low")
+    );
     assert_eq!(fx.balance(dave.key_id).await, Balance::default());
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await.available, 1_000);
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await.available,
+        1_000
+    );
     // Failed is final: it cannot be confirmed afterwards.
-    assert!(settle::confirm(&fx.db, op.operation().id, "00", 1).await.is_err());
+    assert!(settle::confirm(&fx.db, op.operation().id, "00", 1)
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -194,8 +293,15 @@ async fn an_idempotency_key_replays_the_same_request_and_refuses_another() {
 
     let mut different = request.clone();
     different.amount = Amount::new(11).unwrap();
-    assert!(matches!(submit(&fx.db, different).await, Err(LedgerError::IdempotencyConflict)));
-    assert_eq!(fx.balance(erin.key_id).await.pending_in, 10, "points were reserved once");
+    assert!(matches!(
+        submit(&fx.db, different).await,
+        Err(LedgerError::IdempotencyConflict)
+    ));
+    assert_eq!(
+        fx.balance(erin.key_id).await.pending_in,
+        10,
+        "points were reserved once"
+    );
     assert_eq!(fx.count_operations(OperationKind::Award).await, 1);
 }
 
@@ -213,7 +319,13 @@ async fn concurrent_requests_with_one_idempotency_key_create_one_operation() {
         .collect();
     let mut ids = std::collections::HashSet::new();
     for task in tasks {
-        ids.insert(task.await.unwrap().expect("every request succeeds").operation().id);
+        ids.insert(
+            task.await
+                .unwrap()
+                .expect("every request succeeds")
+                .operation()
+                .id,
+        );
     }
     assert_eq!(ids.len(), 1);
     assert_eq!(fx.balance(frank.key_id).await.pending_in, 5);
@@ -226,10 +338,16 @@ async fn an_adjustment_needs_a_reason() {
     let mut request = fx.award(&gina, 5);
     request.kind = OperationKind::Adjust;
     request.reason = Some("   ".into());
-    assert!(matches!(submit(&fx.db, request.clone()).await, Err(LedgerError::ReasonRequired)));
+    assert!(matches!(
+        submit(&fx.db, request.clone()).await,
+        Err(LedgerError::ReasonRequired)
+    ));
     request.reason = Some("goodwill after a late delivery".into());
     let op = submit(&fx.db, request).await.unwrap();
-    assert_eq!(op.operation().reason.as_deref(), Some("goodwill after a late delivery"));
+    assert_eq!(
+        op.operation().reason.as_deref(),
+        Some("goodwill after a late delivery")
+    );
 }
 
 #[tokio::test]
@@ -237,9 +355,14 @@ async fn operations_are_only_found_through_their_own_point_system() {
     let fx = fixture(1_000).await;
     let hank = fx.customer("hank").await;
     let op = submit(&fx.db, fx.award(&hank, 5)).await.unwrap();
-    let found = Operation::fetch(&fx.db, fx.point_system.id, op.operation().id).await.unwrap();
+    let found = Operation::fetch(&fx.db, fx.point_system.id, op.operation().id)
+        .await
+        .unwrap();
     assert_eq!(&found, op.operation());
-    assert!(matches!(Operation::fetch(&fx.db, fx.point_system.id + 1, op.operation().id).await, Err(LedgerError::NotFound(_))));
+    assert!(matches!(
+        Operation::fetch(&fx.db, fx.point_system.id + 1, op.operation().id).await,
+        Err(LedgerError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -266,13 +389,17 @@ async fn custodial_keys_are_sealed_at_rest_and_bound_to_their_address() {
     let key = fx.vault.private_key(&fx.db, ivy.key_id).await.unwrap();
     assert_eq!(key.address().to_string(), ivy.address);
 
-    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_secret FROM custody_keys WHERE id = $1")
-        .bind(ivy.key_id)
-        .fetch_one(fx.db.pool())
-        .await
-        .unwrap();
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed_secret FROM custody_keys WHERE id = $1")
+            .bind(ivy.key_id)
+            .fetch_one(fx.db.pool())
+            .await
+            .unwrap();
     let secret = key.to_bytes();
-    assert!(!sealed.windows(secret.len()).any(|w| w == secret), "the secret is not stored in the clear");
+    assert!(
+        !sealed.windows(secret.len()).any(|w| w == secret),
+        "the secret is not stored in the clear"
+    );
     assert!(!hex::encode(&sealed).contains(&hex::encode(secret)));
 
     // Another master key opens nothing.
@@ -280,7 +407,12 @@ async fn custodial_keys_are_sealed_at_rest_and_bound_to_their_address() {
     assert!(stranger.private_key(&fx.db, ivy.key_id).await.is_err());
 
     // A sealed secret moved onto another row does not open there.
-    sqlx::query("UPDATE custody_keys SET sealed_secret = $1 WHERE id = $2").bind(sealed).bind(jay.key_id).execute(fx.db.pool()).await.unwrap();
+    sqlx::query("UPDATE custody_keys SET sealed_secret = $1 WHERE id = $2")
+        .bind(sealed)
+        .bind(jay.key_id)
+        .execute(fx.db.pool())
+        .await
+        .unwrap();
     assert!(fx.vault.private_key(&fx.db, jay.key_id).await.is_err());
 }
 
@@ -289,10 +421,25 @@ async fn one_customer_keeps_one_address_across_stores_and_updates() {
     let fx = fixture(1_000).await;
     let first = fx.customer("kim").await;
     let email = Email::parse("kim@example.com").unwrap();
-    let renamed = customers::upsert(&fx.db, &fx.vault, fx.point_system.store_id, "kim", &email, Some("Kim K.")).await.unwrap();
+    let renamed = customers::upsert(
+        &fx.db,
+        &fx.vault,
+        fx.point_system.store_id,
+        "kim",
+        &email,
+        Some("Kim K."),
+    )
+    .await
+    .unwrap();
     assert_eq!(renamed.address, first.address);
     assert_eq!(renamed.name.as_deref(), Some("Kim K."));
-    assert!(customers::fetch(&fx.db, fx.point_system.store_id + 1, "kim").await.unwrap().is_none(), "other stores do not see it");
+    assert!(
+        customers::fetch(&fx.db, fx.point_system.store_id + 1, "kim")
+            .await
+            .unwrap()
+            .is_none(),
+        "other stores do not see it"
+    );
 }
 
 #[tokio::test]
@@ -301,13 +448,26 @@ async fn confirmations_and_failures_are_logged_as_events_for_the_store() {
     let lee = fx.customer("lee").await;
     let confirmed = submit(&fx.db, fx.award(&lee, 10)).await.unwrap();
     let failed = submit(&fx.db, fx.award(&lee, 20)).await.unwrap();
-    settle::confirm(&fx.db, confirmed.operation().id, &"11".repeat(32), 9).await.unwrap();
-    settle::fail(&fx.db, failed.operation().id, "rejected").await.unwrap();
+    settle::confirm(&fx.db, confirmed.operation().id, &"11".repeat(32), 9)
+        .await
+        .unwrap();
+    settle::fail(&fx.db, failed.operation().id, "rejected")
+        .await
+        .unwrap();
 
     let events = app::domain::events::after(&fx.db, 0, 100).await.unwrap();
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["point_system.confirmed", "operation.confirmed", "operation.failed"]);
-    assert!(events.iter().all(|e| e.store_id == fx.point_system.store_id));
+    assert_eq!(
+        types,
+        [
+            "point_system.confirmed",
+            "operation.confirmed",
+            "operation.failed"
+        ]
+    );
+    assert!(events
+        .iter()
+        .all(|e| e.store_id == fx.point_system.store_id));
     let confirmed_event = &events[1].data;
     assert_eq!(confirmed_event["operation"]["id"], confirmed.operation().id);
     assert_eq!(confirmed_event["operation"]["state"], "confirmed");
@@ -315,30 +475,82 @@ async fn confirmations_and_failures_are_logged_as_events_for_the_store() {
     assert_eq!(confirmed_event["to_customer"], "lee");
     assert_eq!(events[2].data["operation"]["error"], "rejected");
     // Cursor reads continue where they left off.
-    assert_eq!(app::domain::events::after(&fx.db, events[1].id, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        app::domain::events::after(&fx.db, events[1].id, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_reorganised_award_returns_to_pending_and_confirming_again_credits_nothing_twice() {
     let fx = fixture(1_000).await;
     let mia = fx.customer("mia").await;
-    let award = submit(&fx.db, fx.award(&mia, 100)).await.unwrap().operation().id;
-    settle::confirm(&fx.db, award, &"aa".repeat(32), 5).await.unwrap();
-    let redeem = submit(&fx.db, fx.redeem(&mia, 30)).await.unwrap().operation().id;
-    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 6).await.unwrap();
-    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 0, confirmed: 70 });
+    let award = submit(&fx.db, fx.award(&mia, 100))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5)
+        .await
+        .unwrap();
+    let redeem = submit(&fx.db, fx.redeem(&mia, 30))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.balance(mia.key_id).await,
+        Balance {
+            available: 70,
+            pending_in: 0,
+            confirmed: 70
+        }
+    );
 
     // Both blocks are undone: the spend first, then the award it spent from.
     let mut tx = fx.db.begin_write().await.unwrap();
     settle::unconfirm_in(&mut tx, redeem).await.unwrap();
     settle::unconfirm_in(&mut tx, award).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 100, confirmed: 0 });
-    let op = Operation::fetch(&fx.db, fx.point_system.id, award).await.unwrap();
+    assert_eq!(
+        fx.balance(mia.key_id).await,
+        Balance {
+            available: 70,
+            pending_in: 100,
+            confirmed: 0
+        }
+    );
+    let op = Operation::fetch(&fx.db, fx.point_system.id, award)
+        .await
+        .unwrap();
     assert_eq!((op.state, op.height), (OperationState::Broadcast, None));
 
-    settle::confirm(&fx.db, award, &"aa".repeat(32), 7).await.unwrap();
-    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 7).await.unwrap();
-    assert_eq!(fx.balance(mia.key_id).await, Balance { available: 70, pending_in: 0, confirmed: 70 });
-    assert_eq!(fx.balance(fx.point_system.treasury_key_id).await, Balance { available: 930, pending_in: 0, confirmed: 930 });
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 7)
+        .await
+        .unwrap();
+    settle::confirm(&fx.db, redeem, &"bb".repeat(32), 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.balance(mia.key_id).await,
+        Balance {
+            available: 70,
+            pending_in: 0,
+            confirmed: 70
+        }
+    );
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance {
+            available: 930,
+            pending_in: 0,
+            confirmed: 930
+        }
+    );
 }

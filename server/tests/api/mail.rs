@@ -15,22 +15,46 @@ const PASSWORD: &str = "correct horse battery";
 async fn without_smtp_mail_is_written_to_the_outbox_directory() {
     let app = spawn_app().await;
     let browser = Browser::new(&app);
-    browser.submit("sign_up", "/signup", &[("email", "ann@example.com"), ("password", PASSWORD), ("password_repeat", PASSWORD)]).await;
+    browser
+        .submit(
+            "sign_up",
+            "/signup",
+            &[
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+                ("password_repeat", PASSWORD),
+            ],
+        )
+        .await;
     let outbox = app.data_dir.join("outbox");
     let deadline = Instant::now() + Duration::from_secs(30);
     let eml = loop {
         let found = std::fs::read_dir(&outbox).ok().and_then(|dir| {
-            dir.filter_map(Result::ok).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "eml"))
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "eml"))
         });
         if let Some(path) = found {
             break std::fs::read_to_string(path).unwrap();
         }
-        assert!(Instant::now() < deadline, "no .eml file appeared in {}", outbox.display());
+        assert!(
+            Instant::now() < deadline,
+            "no .eml file appeared in {}",
+            outbox.display()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(eml.contains("To: ann@example.com") && eml.contains("Subject: Confirm your pointmint account"), "{eml}");
+    assert!(
+        eml.contains("To: ann@example.com")
+            && eml.contains("Subject: Confirm your pointmint account"),
+        "{eml}"
+    );
     assert!(eml.contains("multipart/alternative"));
-    let decoded = crate::smtp::ReceivedMail { recipients: vec![], raw: eml }.decoded();
+    let decoded = crate::smtp::ReceivedMail {
+        recipients: vec![],
+        raw: eml,
+    }
+    .decoded();
     assert!(decoded.contains(&format!("{}/verify-email?token=", app.address)));
     app.stop().await;
 }
@@ -45,9 +69,23 @@ async fn an_unreachable_smtp_server_neither_blocks_the_request_nor_loses_the_mai
     let browser = Browser::new(&app);
 
     let started = Instant::now();
-    let posted = browser.submit("sign_up", "/signup", &[("email", "ann@example.com"), ("password", PASSWORD), ("password_repeat", PASSWORD)]).await;
+    let posted = browser
+        .submit(
+            "sign_up",
+            "/signup",
+            &[
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+                ("password_repeat", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(posted.location, "/signup?done=1");
-    assert!(started.elapsed() < Duration::from_secs(3), "sign-up waited for mail: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "sign-up waited for mail: {:?}",
+        started.elapsed()
+    );
 
     // Delivery fails and is rescheduled.
     let db = db(&app).await;
@@ -65,16 +103,30 @@ async fn an_unreachable_smtp_server_neither_blocks_the_request_nor_loses_the_mai
     }
 
     // The SMTP server comes up: the retry delivers.
-    let smtp = SmtpServer::start_on(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap());
-    let mail = smtp.inbox.wait_for("ann@example.com", "Confirm", Duration::from_secs(20)).await;
+    let smtp = SmtpServer::start_on(
+        tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap(),
+    );
+    let mail = smtp
+        .inbox
+        .wait_for("ann@example.com", "Confirm", Duration::from_secs(20))
+        .await;
     assert!(mail.decoded().contains("/verify-email?token="));
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL").fetch_one(db.pool()).await.unwrap();
+        let sent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
         if sent == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "the delivered mail was not marked sent");
+        assert!(
+            Instant::now() < deadline,
+            "the delivered mail was not marked sent"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     db.close().await;

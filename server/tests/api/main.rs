@@ -1,9 +1,9 @@
 //! HTTP-level tests of the whole application: one binary, one fresh database per test.
 //! `POINTMINT_TEST_DATABASE=sqlite|postgres` picks the database (scripts/test.sh runs both).
 
+mod api_support;
 mod browser;
 mod helpers;
-mod api_support;
 mod smtp;
 
 mod accounts;

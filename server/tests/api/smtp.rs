@@ -23,14 +23,24 @@ impl ReceivedMail {
     }
 
     pub fn subject(&self) -> String {
-        self.raw.lines().find_map(|l| l.strip_prefix("Subject: ")).unwrap_or_default().to_owned()
+        self.raw
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The first link in the message that starts with `prefix` (e.g. `http://127.0.0.1:5/verify-email`).
     pub fn link(&self, prefix: &str) -> String {
         let text = self.decoded();
-        let start = text.find(prefix).unwrap_or_else(|| panic!("no link {prefix} in mail:\n{text}"));
-        text[start..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().unwrap().to_owned()
+        let start = text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no link {prefix} in mail:\n{text}"));
+        text[start..]
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -69,18 +79,35 @@ impl Inbox {
                 return mail;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let all = self.mails.lock().await.iter().map(|m| format!("{:?} {}", m.recipients, m.subject())).collect::<Vec<_>>();
+                let all = self
+                    .mails
+                    .lock()
+                    .await
+                    .iter()
+                    .map(|m| format!("{:?} {}", m.recipients, m.subject()))
+                    .collect::<Vec<_>>();
                 panic!("no mail to {to} about {subject:?} within {timeout:?}; received: {all:?}");
             }
         }
     }
 
     pub async fn find(&self, to: &str, subject: &str) -> Option<ReceivedMail> {
-        self.mails.lock().await.iter().rev().find(|m| m.recipients.iter().any(|r| r == to) && m.subject().contains(subject)).cloned()
+        self.mails
+            .lock()
+            .await
+            .iter()
+            .rev()
+            .find(|m| m.recipients.iter().any(|r| r == to) && m.subject().contains(subject))
+            .cloned()
     }
 
     pub async fn count_to(&self, to: &str) -> usize {
-        self.mails.lock().await.iter().filter(|m| m.recipients.iter().any(|r| r == to)).count()
+        self.mails
+            .lock()
+            .await
+            .iter()
+            .filter(|m| m.recipients.iter().any(|r| r == to))
+            .count()
     }
 }
 
@@ -141,7 +168,11 @@ async fn session(stream: TcpStream, inbox: Inbox) -> std::io::Result<()> {
             recipients.clear();
             b"250 OK\r\n"
         } else if command.starts_with("RCPT TO") {
-            let address = line.trim_end()[8..].trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+            let address = line.trim_end()[8..]
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned();
             recipients.push(address);
             b"250 OK\r\n"
         } else if command == "DATA" {
@@ -156,9 +187,16 @@ async fn session(stream: TcpStream, inbox: Inbox) -> std::io::Result<()> {
                     break;
                 }
                 // Dot-stuffing: a leading "." was doubled by the sender.
-                raw.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                raw.push_str(
+                    line.strip_prefix('.')
+                        .filter(|_| line.starts_with(".."))
+                        .unwrap_or(&line),
+                );
             }
-            inbox.mails.lock().await.push(ReceivedMail { recipients: std::mem::take(&mut recipients), raw });
+            inbox.mails.lock().await.push(ReceivedMail {
+                recipients: std::mem::take(&mut recipients),
+                raw,
+            });
             inbox.arrived.notify_waiters();
             b"250 OK queued\r\n"
         } else if command == "QUIT" {

@@ -37,8 +37,18 @@ struct Receiver {
     tx: mpsc::UnboundedSender<Received>,
 }
 
-async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> axum::http::StatusCode {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::http::StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let _ = receiver.tx.send(Received {
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
@@ -52,21 +62,31 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Str
 /// Starts a receiver on 127.0.0.1 answering `answers` first; returns its URL and inbox.
 async fn start_receiver(answers: &[u16]) -> (String, mpsc::UnboundedReceiver<Received>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let state = Receiver { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), tx };
+    let state = Receiver {
+        answers: Arc::new(Mutex::new(answers.iter().copied().collect())),
+        tx,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks/points", listener.local_addr().unwrap());
-    let router = Router::new().route("/hooks/points", post(receive)).with_state(state);
+    let router = Router::new()
+        .route("/hooks/points", post(receive))
+        .with_state(state);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (url, rx)
 }
 
 async fn next(inbox: &mut mpsc::UnboundedReceiver<Received>) -> Received {
-    tokio::time::timeout(Duration::from_secs(15), inbox.recv()).await.expect("a webhook arrives in time").unwrap()
+    tokio::time::timeout(Duration::from_secs(15), inbox.recv())
+        .await
+        .expect("a webhook arrives in time")
+        .unwrap()
 }
 
 /// What a shop does on receipt: recompute the Standard Webhooks signature.
 fn verify(secret: &str, message: &Received) -> bool {
-    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
     mac.update(format!("{}.{}.{}", message.id, message.timestamp, message.body).as_bytes());
     let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
@@ -74,32 +94,62 @@ fn verify(secret: &str, message: &Received) -> bool {
 }
 
 #[tokio::test]
-async fn a_confirmed_award_reaches_the_receiver_signed_and_a_failed_attempt_is_retried_with_the_same_id() {
+async fn a_confirmed_award_reaches_the_receiver_signed_and_a_failed_attempt_is_retried_with_the_same_id(
+) {
     let fx = api_fixture().await;
     let key = fx.all_scopes().await;
     let (good_url, mut good) = start_receiver(&[]).await;
     let (flaky_url, mut flaky) = start_receiver(&[500]).await;
     let created: Value = fx
-        .post("/webhooks", &key, &json!({ "url": good_url, "event_types": ["operation.confirmed"] }))
+        .post(
+            "/webhooks",
+            &key,
+            &json!({ "url": good_url, "event_types": ["operation.confirmed"] }),
+        )
         .await
         .json()
         .await
         .unwrap();
     let secret = created["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
-    let flaky_hook = fx.post("/webhooks", &key, &json!({ "url": flaky_url, "event_types": ["operation.confirmed"] })).await;
+    let flaky_hook = fx
+        .post(
+            "/webhooks",
+            &key,
+            &json!({ "url": flaky_url, "event_types": ["operation.confirmed"] }),
+        )
+        .await;
     assert_eq!(flaky_hook.status(), 201);
     let flaky_hook: Value = flaky_hook.json().await.unwrap();
     let listed: Value = fx.get("/webhooks", &key).await.json().await.unwrap();
-    assert!(listed["data"].as_array().unwrap().iter().all(|e| e.get("secret").is_none()), "the secret is shown once");
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e.get("secret").is_none()),
+        "the secret is shown once"
+    );
 
     fx.customer(&key, "alice").await;
-    let award: Value = fx.post("/awards", &key, &json!({ "customer": "alice", "amount": 150 })).await.json().await.unwrap();
+    let award: Value = fx
+        .post(
+            "/awards",
+            &key,
+            &json!({ "customer": "alice", "amount": 150 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     // The app's worker signs, broadcasts and confirms the award on the development chain.
     crate::api_support::wait_confirmed(&fx.db, award["id"].as_i64().unwrap()).await;
 
     let message = next(&mut good).await;
-    assert!(verify(&secret, &message), "the signature verifies with the endpoint's secret");
+    assert!(
+        verify(&secret, &message),
+        "the signature verifies with the endpoint's secret"
+    );
     assert!(message.id.starts_with("msg_"));
     let body: Value = serde_json::from_str(&message.body).unwrap();
     assert_eq!(body["type"], "operation.confirmed");
@@ -116,14 +166,32 @@ async fn a_confirmed_award_reaches_the_receiver_signed_and_a_failed_attempt_is_r
 
     // The delivery log shows the failure and the success.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let log: Value = fx.get(&format!("/webhooks/{}/deliveries", flaky_hook["id"]), &key).await.json().await.unwrap();
+    let log: Value = fx
+        .get(&format!("/webhooks/{}/deliveries", flaky_hook["id"]), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
     let delivery = &log["data"][0];
-    assert_eq!((delivery["status"].as_str(), delivery["attempts"].as_i64()), (Some("succeeded"), Some(2)), "{log}");
+    assert_eq!(
+        (delivery["status"].as_str(), delivery["attempts"].as_i64()),
+        (Some("succeeded"), Some(2)),
+        "{log}"
+    );
     assert_eq!(delivery["last_status_code"], 200);
     assert_eq!(delivery["msg_id"].as_str(), Some(first.id.as_str()));
 
     // Redelivery sends the same message again.
-    let redeliver = fx.post(&format!("/webhooks/{}/deliveries/{}/redeliver", flaky_hook["id"], delivery["id"]), &key, &json!({})).await;
+    let redeliver = fx
+        .post(
+            &format!(
+                "/webhooks/{}/deliveries/{}/redeliver",
+                flaky_hook["id"], delivery["id"]
+            ),
+            &key,
+            &json!({}),
+        )
+        .await;
     assert_eq!(redeliver.status(), 202);
     let again = next(&mut flaky).await;
     assert_eq!((again.id, again.body), (first.id, first.body));
@@ -134,13 +202,23 @@ async fn test_events_are_delivered_and_410_disables_the_endpoint() {
     let fx = api_fixture().await;
     let key = fx.key(&[Scope::WebhooksManage]).await;
     let (url, mut inbox) = start_receiver(&[410]).await;
-    let hook: Value = fx.post("/webhooks", &key, &json!({ "url": url })).await.json().await.unwrap();
+    let hook: Value = fx
+        .post("/webhooks", &key, &json!({ "url": url }))
+        .await
+        .json()
+        .await
+        .unwrap();
 
-    let test = fx.post(&format!("/webhooks/{}/test", hook["id"]), &key, &json!({})).await;
+    let test = fx
+        .post(&format!("/webhooks/{}/test", hook["id"]), &key, &json!({}))
+        .await;
     assert_eq!(test.status(), 202);
     let message = next(&mut inbox).await;
     assert!(verify(hook["secret"].as_str().unwrap(), &message));
-    assert_eq!(serde_json::from_str::<Value>(&message.body).unwrap()["type"], "webhook.test");
+    assert_eq!(
+        serde_json::from_str::<Value>(&message.body).unwrap()["type"],
+        "webhook.test"
+    );
 
     // Gone: the endpoint is disabled and nothing more is sent.
     let mut disabled = Value::Null;
@@ -152,13 +230,34 @@ async fn test_events_are_delivered_and_410_disables_the_endpoint() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(disabled["disabled_reason"].as_str().unwrap().contains("410"), "{disabled}");
-    assert_problem(fx.post(&format!("/webhooks/{}/test", hook["id"]), &key, &json!({})).await, 409, "endpoint_disabled").await;
-    let log: Value = fx.get(&format!("/webhooks/{}/deliveries", hook["id"]), &key).await.json().await.unwrap();
+    assert!(
+        disabled["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410"),
+        "{disabled}"
+    );
+    assert_problem(
+        fx.post(&format!("/webhooks/{}/test", hook["id"]), &key, &json!({}))
+            .await,
+        409,
+        "endpoint_disabled",
+    )
+    .await;
+    let log: Value = fx
+        .get(&format!("/webhooks/{}/deliveries", hook["id"]), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log["data"][0]["status"], "dead");
     assert_eq!(log["data"][0]["last_status_code"], 410);
 
-    let delete = fx.request(Method::DELETE, &format!("/webhooks/{}", hook["id"]), &key).send().await.unwrap();
+    let delete = fx
+        .request(Method::DELETE, &format!("/webhooks/{}", hook["id"]), &key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(delete.status(), 204);
     let list: Value = fx.get("/webhooks", &key).await.json().await.unwrap();
     assert_eq!(list["data"], json!([]));
@@ -167,9 +266,16 @@ async fn test_events_are_delivered_and_410_disables_the_endpoint() {
 #[tokio::test]
 async fn private_and_loopback_targets_are_refused_unless_allowed() {
     let app = spawn_app_configured(|settings| settings.webhooks.allow_private = false).await;
-    let db = app::domain::db::Database::connect(&app.database_url, 2).await.unwrap();
-    let (store_id, _) =
-        crate::api_support::store_with_points(&db, &crate::api_support::fixture_vault(&app), "guarded", 1_000).await;
+    let db = app::domain::db::Database::connect(&app.database_url, 2)
+        .await
+        .unwrap();
+    let (store_id, _) = crate::api_support::store_with_points(
+        &db,
+        &crate::api_support::fixture_vault(&app),
+        "guarded",
+        1_000,
+    )
+    .await;
     let (_, key) = app::domain::api_keys::create(
         &db,
         store_id,
@@ -179,7 +285,13 @@ async fn private_and_loopback_targets_are_refused_unless_allowed() {
     )
     .await
     .unwrap();
-    for url in ["http://127.0.0.1:8080/h", "http://localhost/h", "http://10.0.0.5/h", "http://[::1]/h", "http://169.254.169.254/latest"] {
+    for url in [
+        "http://127.0.0.1:8080/h",
+        "http://localhost/h",
+        "http://10.0.0.5/h",
+        "http://[::1]/h",
+        "http://169.254.169.254/latest",
+    ] {
         let response = app
             .client
             .post(app.url("/api/v1/webhooks"))
@@ -191,6 +303,9 @@ async fn private_and_loopback_targets_are_refused_unless_allowed() {
         let problem = assert_problem(response, 422, "invalid_request").await;
         assert_eq!(problem["errors"][0]["field"], "url", "{url}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints").fetch_one(db.pool()).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
     assert_eq!(count, 0);
 }

@@ -36,7 +36,10 @@ async fn shop_with_issued_points() -> Shop {
 async fn shop_on(app: TestApp) -> Shop {
     let db = Database::connect(&app.database_url, 8).await.unwrap();
     // The same master key file the server created, so this test opens the same keys.
-    let vault = KeyVault::new(MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(), mvs::Network::Testnet);
+    let vault = KeyVault::new(
+        MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(),
+        mvs::Network::Testnet,
+    );
     let chain = mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10));
     let operator: i64 = sqlx::query_scalar(
         "INSERT INTO operators (email, password_hash, created_at) VALUES ('owner@example.com', 'x', 0) RETURNING id",
@@ -44,7 +47,9 @@ async fn shop_on(app: TestApp) -> Shop {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    let store = app::domain::stores::create(&db, operator, "Worker Shop", "worker-shop").await.unwrap();
+    let store = app::domain::stores::create(&db, operator, "Worker Shop", "worker-shop")
+        .await
+        .unwrap();
     let spec = PointSystemSpec {
         symbol: Symbol::parse(SYMBOL).unwrap(),
         name: "Worker points".into(),
@@ -54,7 +59,9 @@ async fn shop_on(app: TestApp) -> Shop {
         secondary_issue: 0,
         issuer_avatar: AvatarName::parse("worker-shop").unwrap(),
     };
-    let registered = point_systems::register(&db, &vault, store.id, &spec).await.unwrap();
+    let registered = point_systems::register(&db, &vault, store.id, &spec)
+        .await
+        .unwrap();
     assert_eq!(registered.status, "pending");
 
     let point_system = wait_for("the point system to be issued and confirmed", || async {
@@ -62,7 +69,13 @@ async fn shop_on(app: TestApp) -> Shop {
         (ps.status == "confirmed").then_some(ps)
     })
     .await;
-    Shop { app, db, vault, chain, point_system }
+    Shop {
+        app,
+        db,
+        vault,
+        chain,
+        point_system,
+    }
 }
 
 /// Polls `check` until it yields a value, for at most 60 s.
@@ -84,10 +97,25 @@ where
 impl Shop {
     async fn customer(&self, name: &str) -> StoreCustomer {
         let email = Email::parse(&format!("{name}@example.com")).unwrap();
-        customers::upsert(&self.db, &self.vault, self.point_system.store_id, name, &email, None).await.unwrap()
+        customers::upsert(
+            &self.db,
+            &self.vault,
+            self.point_system.store_id,
+            name,
+            &email,
+            None,
+        )
+        .await
+        .unwrap()
     }
 
-    async fn submit(&self, kind: OperationKind, from_key_id: i64, to: Destination, amount: u64) -> i64 {
+    async fn submit(
+        &self,
+        kind: OperationKind,
+        from_key_id: i64,
+        to: Destination,
+        amount: u64,
+    ) -> i64 {
         let request = NewOperation {
             point_system_id: self.point_system.id,
             kind,
@@ -102,16 +130,24 @@ impl Shop {
     }
 
     fn treasury(&self) -> Destination {
-        Destination::Custodial { key_id: self.point_system.treasury_key_id, address: self.point_system.treasury_address.clone() }
+        Destination::Custodial {
+            key_id: self.point_system.treasury_key_id,
+            address: self.point_system.treasury_address.clone(),
+        }
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.db.pool()).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
     }
 
     async fn wait_until_settled(&self) {
         wait_for("every operation to be confirmed", || async {
-            let open = self.count("SELECT COUNT(*) FROM operations WHERE state <> 'confirmed'").await;
+            let open = self
+                .count("SELECT COUNT(*) FROM operations WHERE state <> 'confirmed'")
+                .await;
             (open == 0).then_some(())
         })
         .await;
@@ -119,16 +155,31 @@ impl Shop {
 
     /// What the chain shows at the address, against the ledger's confirmed balance.
     async fn assert_chain_matches_ledger(&self, key_id: i64, address: &str) {
-        let ledger = Balance::fetch(&self.db, key_id, self.point_system.id).await.unwrap();
-        let on_chain = self.chain.get_address_asset(address, Some(SYMBOL)).await.unwrap();
+        let ledger = Balance::fetch(&self.db, key_id, self.point_system.id)
+            .await
+            .unwrap();
+        let on_chain = self
+            .chain
+            .get_address_asset(address, Some(SYMBOL))
+            .await
+            .unwrap();
         let chain_confirmed = on_chain.iter().map(|b| b.confirmed).sum::<u64>();
-        assert_eq!(chain_confirmed, ledger.confirmed, "chain and ledger disagree for {address}");
-        assert_eq!(ledger.available, ledger.confirmed, "nothing is pending any more at {address}");
+        assert_eq!(
+            chain_confirmed, ledger.confirmed,
+            "chain and ledger disagree for {address}"
+        );
+        assert_eq!(
+            ledger.available, ledger.confirmed,
+            "nothing is pending any more at {address}"
+        );
     }
 }
 
 fn to(customer: &StoreCustomer) -> Destination {
-    Destination::Custodial { key_id: customer.key_id, address: customer.address.clone() }
+    Destination::Custodial {
+        key_id: customer.key_id,
+        address: customer.address.clone(),
+    }
 }
 
 #[tokio::test]
@@ -141,32 +192,66 @@ async fn awards_redemptions_and_transfers_confirm_and_the_chain_matches_the_ledg
 
     let alice = shop.customer("alice").await;
     let bob = shop.customer("bob").await;
-    shop.submit(OperationKind::Award, treasury, to(&alice), 100).await;
-    shop.submit(OperationKind::Award, treasury, to(&bob), 50).await;
+    shop.submit(OperationKind::Award, treasury, to(&alice), 100)
+        .await;
+    shop.submit(OperationKind::Award, treasury, to(&bob), 50)
+        .await;
     shop.wait_until_settled().await;
 
-    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30).await;
-    shop.submit(OperationKind::Transfer, alice.key_id, to(&bob), 20).await;
+    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30)
+        .await;
+    shop.submit(OperationKind::Transfer, alice.key_id, to(&bob), 20)
+        .await;
     shop.wait_until_settled().await;
 
-    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap().confirmed, 50);
-    assert_eq!(Balance::fetch(&shop.db, bob.key_id, shop.point_system.id).await.unwrap().confirmed, 70);
-    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
-    shop.assert_chain_matches_ledger(bob.key_id, &bob.address).await;
-    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address).await;
+    assert_eq!(
+        Balance::fetch(&shop.db, alice.key_id, shop.point_system.id)
+            .await
+            .unwrap()
+            .confirmed,
+        50
+    );
+    assert_eq!(
+        Balance::fetch(&shop.db, bob.key_id, shop.point_system.id)
+            .await
+            .unwrap()
+            .confirmed,
+        70
+    );
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address)
+        .await;
+    shop.assert_chain_matches_ledger(bob.key_id, &bob.address)
+        .await;
+    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address)
+        .await;
 
     // Reconciliation agrees, and notices a ledger that drifts from the chain.
-    let report = server::reconcile::reconcile(&shop.db, &shop.chain).await.unwrap();
-    assert_eq!((report.checked, report.differences.len()), (3, 0), "{report}");
+    let report = server::reconcile::reconcile(&shop.db, &shop.chain)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.checked, report.differences.len()),
+        (3, 0),
+        "{report}"
+    );
     sqlx::query("UPDATE balances SET confirmed = confirmed + 5, available = available + 5 WHERE key_id = $1")
         .bind(bob.key_id)
         .execute(shop.db.pool())
         .await
         .unwrap();
-    let report = server::reconcile::reconcile(&shop.db, &shop.chain).await.unwrap();
+    let report = server::reconcile::reconcile(&shop.db, &shop.chain)
+        .await
+        .unwrap();
     let mismatches: Vec<_> = report.mismatches().collect();
     assert_eq!(mismatches.len(), 1, "{report}");
-    assert_eq!((mismatches[0].address.as_str(), mismatches[0].ledger_confirmed, mismatches[0].chain_confirmed), (bob.address.as_str(), 75, 70));
+    assert_eq!(
+        (
+            mismatches[0].address.as_str(),
+            mismatches[0].ledger_confirmed,
+            mismatches[0].chain_confirmed
+        ),
+        (bob.address.as_str(), 75, 70)
+    );
     sqlx::query("UPDATE balances SET confirmed = confirmed - 5, available = available - 5 WHERE key_id = $1")
         .bind(bob.key_id)
         .execute(shop.db.pool())
@@ -174,10 +259,26 @@ async fn awards_redemptions_and_transfers_confirm_and_the_chain_matches_the_ledg
         .unwrap();
 
     // Every operation has its transaction and block; every event was written.
-    assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE txid IS NULL OR height IS NULL").await, 0);
-    assert_eq!(shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.confirmed'").await, 4);
-    assert_eq!(shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.broadcast'").await, 4);
-    assert_eq!(shop.count("SELECT COUNT(*) FROM reserved_outpoints").await, 0, "confirmed transactions release their inputs");
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM operations WHERE txid IS NULL OR height IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.confirmed'")
+            .await,
+        4
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM events WHERE event_type = 'operation.broadcast'")
+            .await,
+        4
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM reserved_outpoints").await,
+        0,
+        "confirmed transactions release their inputs"
+    );
     shop.app.stop().await;
 }
 
@@ -190,21 +291,33 @@ async fn awards_within_a_batch_window_share_few_transactions() {
         customers.push(shop.customer(&format!("c{n}")).await);
     }
     // Submitted together, as an API burst would be.
-    let submissions = customers.iter().map(|c| shop.submit(OperationKind::Award, treasury, to(c), 10));
+    let submissions = customers
+        .iter()
+        .map(|c| shop.submit(OperationKind::Award, treasury, to(c), 10));
     futures_join_all(submissions).await;
     shop.wait_until_settled().await;
 
-    let awards = shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'award'").await;
-    let transactions = shop.count("SELECT COUNT(DISTINCT chain_tx_id) FROM operations WHERE kind = 'award'").await;
+    let awards = shop
+        .count("SELECT COUNT(*) FROM operations WHERE kind = 'award'")
+        .await;
+    let transactions = shop
+        .count("SELECT COUNT(DISTINCT chain_tx_id) FROM operations WHERE kind = 'award'")
+        .await;
     assert_eq!(awards, 40);
-    assert!(transactions <= 5, "40 awards took {transactions} transactions");
+    assert!(
+        transactions <= 5,
+        "40 awards took {transactions} transactions"
+    );
     for customer in &customers {
-        shop.assert_chain_matches_ledger(customer.key_id, &customer.address).await;
+        shop.assert_chain_matches_ledger(customer.key_id, &customer.address)
+            .await;
     }
     shop.app.stop().await;
 }
 
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut outputs = Vec::new();
     let handles: Vec<_> = futures.collect();
     for f in handles {
@@ -235,7 +348,8 @@ impl Miner {
     }
 
     fn pause(&self, paused: bool) {
-        self.paused.store(paused, std::sync::atomic::Ordering::SeqCst);
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -244,40 +358,83 @@ async fn a_reorganisation_puts_confirmed_operations_back_in_flight_until_they_co
     let guard = tempfile::tempdir().unwrap();
     let data_dir = guard.path().to_path_buf();
     let mut settings = test_settings(data_dir.clone(), fresh_database_url(&data_dir).await);
-    settings.chain = server::config::ChainSettings::Embedded { block_interval: Duration::ZERO };
+    settings.chain = server::config::ChainSettings::Embedded {
+        block_interval: Duration::ZERO,
+    };
     let app = spawn_app_with(settings, guard).await;
-    let miner = Miner::start(mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10)));
+    let miner = Miner::start(mvs::rpc::Client::new(
+        app.chain_url.clone().unwrap(),
+        Duration::from_secs(10),
+    ));
     let shop = shop_on(app).await;
     let treasury = shop.point_system.treasury_key_id;
     let alice = shop.customer("alice").await;
-    let award = shop.submit(OperationKind::Award, treasury, to(&alice), 100).await;
+    let award = shop
+        .submit(OperationKind::Award, treasury, to(&alice), 100)
+        .await;
     shop.wait_until_settled().await;
-    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30).await;
+    shop.submit(OperationKind::Redeem, alice.key_id, shop.treasury(), 30)
+        .await;
     shop.wait_until_settled().await;
 
     // Undo the award's block and every block after it; no new blocks for now.
     miner.pause(true);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let award_height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1").bind(award).fetch_one(shop.db.pool()).await.unwrap();
-    let block = shop.chain.get_block(mvs::rpc::BlockRef::Height(award_height as u64)).await.unwrap();
+    let award_height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1")
+        .bind(award)
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    let block = shop
+        .chain
+        .get_block(mvs::rpc::BlockRef::Height(award_height as u64))
+        .await
+        .unwrap();
     shop.chain.invalidate_block(&block.hash).await.unwrap();
 
     wait_for("both operations to be back in flight", || async {
-        let open = shop.count("SELECT COUNT(*) FROM operations WHERE state = 'broadcast'").await;
+        let open = shop
+            .count("SELECT COUNT(*) FROM operations WHERE state = 'broadcast'")
+            .await;
         (open == 2).then_some(())
     })
     .await;
-    let during = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap();
-    assert_eq!(during, Balance { available: 70, pending_in: 100, confirmed: 0 }, "nothing is confirmed while out of the chain");
-    assert_eq!(shop.count("SELECT COUNT(*) FROM chain_txs WHERE reorgs = 1 AND purpose = 'transfer'").await, 2);
+    let during = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        during,
+        Balance {
+            available: 70,
+            pending_in: 100,
+            confirmed: 0
+        },
+        "nothing is confirmed while out of the chain"
+    );
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM chain_txs WHERE reorgs = 1 AND purpose = 'transfer'")
+            .await,
+        2
+    );
 
     // Mining resumes: the same transactions confirm again, and nothing is credited twice.
     miner.pause(false);
     shop.wait_until_settled().await;
-    let after = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap();
-    assert_eq!(after, Balance { available: 70, pending_in: 0, confirmed: 70 });
-    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
-    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address).await;
+    let after = Balance::fetch(&shop.db, alice.key_id, shop.point_system.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        after,
+        Balance {
+            available: 70,
+            pending_in: 0,
+            confirmed: 70
+        }
+    );
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address)
+        .await;
+    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address)
+        .await;
     miner.task.abort();
     shop.app.stop().await;
 }
@@ -288,31 +445,74 @@ async fn points_withdrawn_to_an_outside_address_and_sent_back_arrive_as_a_deposi
 
     let shop = shop_with_issued_points().await;
     let alice = shop.customer("alice").await;
-    shop.submit(OperationKind::Award, shop.point_system.treasury_key_id, to(&alice), 100).await;
+    shop.submit(
+        OperationKind::Award,
+        shop.point_system.treasury_key_id,
+        to(&alice),
+        100,
+    )
+    .await;
     shop.wait_until_settled().await;
 
     // Alice withdraws 40 to a wallet of her own outside the platform.
     let outside = mvs::keys::PrivateKey::generate(mvs::Network::Testnet);
-    let external = Destination::External { address: outside.address().to_string(), avatar: None };
-    shop.submit(OperationKind::Withdraw, alice.key_id, external, 40).await;
+    let external = Destination::External {
+        address: outside.address().to_string(),
+        avatar: None,
+    };
+    shop.submit(OperationKind::Withdraw, alice.key_id, external, 40)
+        .await;
     shop.wait_until_settled().await;
-    let held: u64 = shop.chain.get_address_asset(&outside.address().to_string(), Some(SYMBOL)).await.unwrap().iter().map(|b| b.confirmed).sum();
+    let held: u64 = shop
+        .chain
+        .get_address_asset(&outside.address().to_string(), Some(SYMBOL))
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.confirmed)
+        .sum();
     assert_eq!(held, 40);
 
     // From that wallet she sends 25 back (the platform's fee wallet sponsors the fee, as
     // a friendly outsider would need ETP from somewhere).
     let spend = |utxos: Vec<mvs::rpc::Utxo>, key: &mvs::keys::PrivateKey| -> Vec<Spendable> {
-        utxos.iter().map(|u| Spendable { outpoint: u.outpoint().unwrap(), output: u.to_output().unwrap(), key: key.clone() }).collect()
+        utxos
+            .iter()
+            .map(|u| Spendable {
+                outpoint: u.outpoint().unwrap(),
+                output: u.to_output().unwrap(),
+                key: key.clone(),
+            })
+            .collect()
     };
-    let fee_wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault).await.unwrap();
-    let fee_key = shop.vault.private_key(&shop.db, fee_wallet.key_id).await.unwrap();
-    let mut fee_utxos = shop.chain.list_etp_utxos(&fee_wallet.address).await.unwrap();
+    let fee_wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault)
+        .await
+        .unwrap();
+    let fee_key = shop
+        .vault
+        .private_key(&shop.db, fee_wallet.key_id)
+        .await
+        .unwrap();
+    let mut fee_utxos = shop
+        .chain
+        .list_etp_utxos(&fee_wallet.address)
+        .await
+        .unwrap();
     fee_utxos.truncate(1);
     let back = MstTransfer {
         network: mvs::Network::Testnet,
         symbol: SYMBOL.into(),
-        asset_inputs: spend(shop.chain.list_asset_utxos(&outside.address().to_string(), SYMBOL).await.unwrap(), &outside),
-        recipients: vec![Recipient::address(mvs::Address::parse(&alice.address).unwrap(), 25)],
+        asset_inputs: spend(
+            shop.chain
+                .list_asset_utxos(&outside.address().to_string(), SYMBOL)
+                .await
+                .unwrap(),
+            &outside,
+        ),
+        recipients: vec![Recipient::address(
+            mvs::Address::parse(&alice.address).unwrap(),
+            25,
+        )],
         asset_change: outside.address(),
         fee_inputs: spend(fee_utxos, &fee_key),
         fee_change: mvs::Address::parse(&fee_wallet.address).unwrap(),
@@ -324,18 +524,34 @@ async fn points_withdrawn_to_an_outside_address_and_sent_back_arrive_as_a_deposi
     let txid = shop.chain.send_raw_tx(&back.encode_hex()).await.unwrap();
 
     let deposit = wait_for("the deposit to be credited", || async {
-        sqlx::query_as::<_, (i64, String, String)>("SELECT amount, state, txid FROM operations WHERE kind = 'deposit'")
-            .fetch_optional(shop.db.pool())
-            .await
-            .unwrap()
+        sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT amount, state, txid FROM operations WHERE kind = 'deposit'",
+        )
+        .fetch_optional(shop.db.pool())
+        .await
+        .unwrap()
     })
     .await;
     assert_eq!(deposit, (25, "confirmed".to_owned(), txid.to_string()));
-    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap(), Balance { available: 85, pending_in: 0, confirmed: 85 });
-    shop.assert_chain_matches_ledger(alice.key_id, &alice.address).await;
+    assert_eq!(
+        Balance::fetch(&shop.db, alice.key_id, shop.point_system.id)
+            .await
+            .unwrap(),
+        Balance {
+            available: 85,
+            pending_in: 0,
+            confirmed: 85
+        }
+    );
+    shop.assert_chain_matches_ledger(alice.key_id, &alice.address)
+        .await;
     // Read again later, the same block credits nothing twice.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit'").await, 1);
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit'")
+            .await,
+        1
+    );
     shop.app.stop().await;
 }
 
@@ -344,17 +560,25 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
     use server::worker::fee_pool::{status, POOL_OUTPUT, POOL_TARGET};
 
     let shop = shop_with_issued_points().await;
-    let wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault).await.unwrap();
+    let wallet = server::worker::FeeWallet::ensure(&shop.db, &shop.vault)
+        .await
+        .unwrap();
     let pool = wait_for("the fee wallet's pool", || async {
         let utxos = shop.chain.list_etp_utxos(&wallet.address).await.unwrap();
         let small = utxos.iter().filter(|u| u.value == POOL_OUTPUT).count();
         (small >= POOL_TARGET / 2).then_some(small)
     })
     .await;
-    assert!(pool <= POOL_TARGET, "topped up to the target, not beyond: {pool}");
+    assert!(
+        pool <= POOL_TARGET,
+        "topped up to the target, not beyond: {pool}"
+    );
     let funded = status(&shop.chain, &wallet.address).await.unwrap();
     assert!(!funded.low, "{funded:?}");
-    assert!(funded.outputs > pool, "the large output stays for issuing point systems");
+    assert!(
+        funded.outputs > pool,
+        "the large output stays for issuing point systems"
+    );
 
     // Independent sends from different customers each find a pool output: all of them
     // go out at once instead of chaining on one change output.
@@ -362,12 +586,14 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
     let mut customers = Vec::new();
     for n in 0..4 {
         let customer = shop.customer(&format!("p{n}")).await;
-        shop.submit(OperationKind::Award, treasury, to(&customer), 10).await;
+        shop.submit(OperationKind::Award, treasury, to(&customer), 10)
+            .await;
         customers.push(customer);
     }
     shop.wait_until_settled().await;
     for customer in &customers {
-        shop.submit(OperationKind::Redeem, customer.key_id, shop.treasury(), 5).await;
+        shop.submit(OperationKind::Redeem, customer.key_id, shop.treasury(), 5)
+            .await;
     }
     shop.wait_until_settled().await;
     // No redemption spends another one's change.
@@ -378,14 +604,29 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
     .await
     .unwrap();
     assert_eq!(raws.len(), 4, "one transaction per sending customer");
-    let redeem_txids: std::collections::HashSet<&str> = raws.iter().map(|(txid, _)| txid.as_str()).collect();
+    let redeem_txids: std::collections::HashSet<&str> =
+        raws.iter().map(|(txid, _)| txid.as_str()).collect();
     for (txid, raw) in &raws {
         let tx = <mvs::tx::Transaction as mvs::encoding::Decode>::decode_hex(raw).unwrap();
-        let parents: Vec<String> = tx.inputs.iter().map(|i| i.previous_output.txid.to_string()).collect();
-        assert!(parents.iter().all(|p| !redeem_txids.contains(p.as_str())), "{txid} waits on another redemption: {parents:?}");
+        let parents: Vec<String> = tx
+            .inputs
+            .iter()
+            .map(|i| i.previous_output.txid.to_string())
+            .collect();
+        assert!(
+            parents.iter().all(|p| !redeem_txids.contains(p.as_str())),
+            "{txid} waits on another redemption: {parents:?}"
+        );
     }
 
-    let empty = status(&shop.chain, &mvs::keys::PrivateKey::generate(mvs::Network::Testnet).address().to_string()).await.unwrap();
+    let empty = status(
+        &shop.chain,
+        &mvs::keys::PrivateKey::generate(mvs::Network::Testnet)
+            .address()
+            .to_string(),
+    )
+    .await
+    .unwrap();
     assert!(empty.low && empty.balance == 0 && empty.outputs == 0);
     shop.app.stop().await;
 }
@@ -398,10 +639,21 @@ async fn a_transaction_the_node_refuses_fails_its_operations_and_returns_their_p
     settings.worker.enabled = false; // this test runs the worker's rounds itself
     let app = spawn_app_with(settings, guard).await;
     let db = Database::connect(&app.database_url, 4).await.unwrap();
-    let vault = KeyVault::new(MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(), mvs::Network::Testnet);
+    let vault = KeyVault::new(
+        MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(),
+        mvs::Network::Testnet,
+    );
     let chain = mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10));
-    let fee_wallet = server::worker::FeeWallet::ensure(&db, &vault).await.unwrap();
-    let worker = server::worker::Worker::new(db.clone(), vault.clone(), chain.clone(), fee_wallet, Default::default());
+    let fee_wallet = server::worker::FeeWallet::ensure(&db, &vault)
+        .await
+        .unwrap();
+    let worker = server::worker::Worker::new(
+        db.clone(),
+        vault.clone(),
+        chain.clone(),
+        fee_wallet,
+        Default::default(),
+    );
     let registering = tokio::spawn(async move { shop_on(app).await });
     let shop = loop {
         worker.round().await.unwrap();
@@ -411,12 +663,23 @@ async fn a_transaction_the_node_refuses_fails_its_operations_and_returns_their_p
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let alice = shop.customer("alice").await;
-    let award = shop.submit(OperationKind::Award, shop.point_system.treasury_key_id, to(&alice), 100).await;
+    let award = shop
+        .submit(
+            OperationKind::Award,
+            shop.point_system.treasury_key_id,
+            to(&alice),
+            100,
+        )
+        .await;
 
     // A stored transaction the node cannot accept: it spends outputs that do not exist here
     // (a metaversejs test vector from another chain).
     let vectors: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/mvs/vectors-testnet.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/mvs/vectors-testnet.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let vector = &vectors["transactions"][0];
@@ -438,17 +701,38 @@ async fn a_transaction_the_node_refuses_fails_its_operations_and_returns_their_p
         .unwrap();
 
     worker.round().await.unwrap();
-    let (state, error): (String, String) = sqlx::query_as("SELECT state, error FROM operations WHERE id = $1")
-        .bind(award)
-        .fetch_one(shop.db.pool())
-        .await
-        .unwrap();
+    let (state, error): (String, String) =
+        sqlx::query_as("SELECT state, error FROM operations WHERE id = $1")
+            .bind(award)
+            .fetch_one(shop.db.pool())
+            .await
+            .unwrap();
     assert_eq!(state, "failed");
     assert!(error.starts_with("rejected by the node"), "{error}");
-    assert_eq!(Balance::fetch(&shop.db, alice.key_id, shop.point_system.id).await.unwrap(), Balance::default());
-    let treasury = Balance::fetch(&shop.db, shop.point_system.treasury_key_id, shop.point_system.id).await.unwrap();
-    assert_eq!(treasury.available, 1_000_000, "the reserved points are back");
-    let ps = PointSystem::of_store(&shop.db, shop.point_system.store_id).await.unwrap().unwrap();
-    assert_eq!(ps.status, "confirmed", "a refused transfer does not fail the point system");
+    assert_eq!(
+        Balance::fetch(&shop.db, alice.key_id, shop.point_system.id)
+            .await
+            .unwrap(),
+        Balance::default()
+    );
+    let treasury = Balance::fetch(
+        &shop.db,
+        shop.point_system.treasury_key_id,
+        shop.point_system.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        treasury.available, 1_000_000,
+        "the reserved points are back"
+    );
+    let ps = PointSystem::of_store(&shop.db, shop.point_system.store_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ps.status, "confirmed",
+        "a refused transfer does not fail the point system"
+    );
     shop.app.stop().await;
 }

@@ -14,7 +14,10 @@ pub enum MasterKeyError {
     #[error("the master key must be 64 hexadecimal characters (32 bytes)")]
     Malformed,
     #[error("cannot read or create the master key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl MasterKey {
@@ -33,7 +36,10 @@ impl MasterKey {
 
     /// Reads the key file, or creates it (readable by the owner only) on first start.
     pub fn load_or_create(path: &Path) -> Result<Self, MasterKeyError> {
-        let io = |source| MasterKeyError::Io { path: path.display().to_string(), source };
+        let io = |source| MasterKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::from_hex(&text),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -44,7 +50,9 @@ impl MasterKey {
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut file = options.open(path).map_err(io)?;
                 let mut encoded = hex::encode(key.0);
-                let written = file.write_all(encoded.as_bytes()).and_then(|_| file.sync_all());
+                let written = file
+                    .write_all(encoded.as_bytes())
+                    .and_then(|_| file.sync_all());
                 encoded.zeroize();
                 written.map_err(io)?;
                 Ok(key)
@@ -90,7 +98,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
     }
 }

@@ -80,7 +80,11 @@ impl KeyVault {
 
     /// Generates a key and stores it sealed, inside the caller's transaction.
     #[tracing::instrument(skip(self, conn), fields(purpose = purpose.as_str()))]
-    pub async fn create_key(&self, conn: &mut AnyConnection, purpose: KeyPurpose) -> Result<NewKey, VaultError> {
+    pub async fn create_key(
+        &self,
+        conn: &mut AnyConnection,
+        purpose: KeyPurpose,
+    ) -> Result<NewKey, VaultError> {
         let key = PrivateKey::generate(self.network);
         let address = key.address().to_string();
         let public_key = hex::encode(key.public_key().to_bytes());
@@ -118,7 +122,13 @@ impl KeyVault {
         let mut secret = key.to_bytes();
         let ciphertext = self
             .cipher()
-            .encrypt(&nonce, Payload { msg: &secret, aad: address.as_bytes() })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &secret,
+                    aad: address.as_bytes(),
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption of 32 bytes cannot fail");
         secret.zeroize();
         let mut sealed = nonce.to_vec();
@@ -133,9 +143,16 @@ impl KeyVault {
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let mut secret = self
             .cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: address.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: address.as_bytes(),
+                },
+            )
             .map_err(|_| VaultError::Unsealable(id))?;
-        let key = PrivateKey::from_bytes(&secret, self.network).map_err(|_| VaultError::Unsealable(id));
+        let key =
+            PrivateKey::from_bytes(&secret, self.network).map_err(|_| VaultError::Unsealable(id));
         secret.zeroize();
         let key = key?;
         // A row whose address does not match its secret is tampered with, whatever the AEAD says.

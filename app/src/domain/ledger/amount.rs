@@ -56,7 +56,13 @@ mod tests {
         assert_eq!(Amount::parse("0"), Err(AmountError::NotPositive));
         assert_eq!(Amount::parse("-5"), Err(AmountError::NotPositive));
         assert_eq!(Amount::parse("1.5"), Err(AmountError::NotANumber));
-        assert_eq!(Amount::parse("9007199254740991").unwrap().units(), MAX_AMOUNT);
-        assert_eq!(Amount::parse("9007199254740992"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Amount::parse("9007199254740991").unwrap().units(),
+            MAX_AMOUNT
+        );
+        assert_eq!(
+            Amount::parse("9007199254740992"),
+            Err(AmountError::TooLarge)
+        );
     }
 }

@@ -17,7 +17,11 @@ pub struct Balance {
 }
 
 impl Balance {
-    pub async fn fetch(db: &Database, key_id: i64, point_system_id: i64) -> Result<Balance, sqlx::Error> {
+    pub async fn fetch(
+        db: &Database,
+        key_id: i64,
+        point_system_id: i64,
+    ) -> Result<Balance, sqlx::Error> {
         let row = sqlx::query(
             "SELECT available, pending_in, confirmed FROM balances WHERE key_id = $1 AND point_system_id = $2",
         )
@@ -56,13 +60,17 @@ pub(crate) async fn debit_available(
     if updated == 1 {
         return Ok(());
     }
-    let available: Option<i64> =
-        sqlx::query_scalar("SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2")
-            .bind(key_id)
-            .bind(point_system_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Err(LedgerError::InsufficientBalance { available: available.unwrap_or(0) as u64, requested: amount.units() })
+    let available: Option<i64> = sqlx::query_scalar(
+        "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2",
+    )
+    .bind(key_id)
+    .bind(point_system_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Err(LedgerError::InsufficientBalance {
+        available: available.unwrap_or(0) as u64,
+        requested: amount.units(),
+    })
 }
 
 /// Adds signed deltas to a balance row.

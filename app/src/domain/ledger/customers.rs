@@ -66,18 +66,28 @@ pub async fn upsert(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let customer = fetch_in(&mut tx, store_id, external_id).await?.ok_or(LedgerError::NotFound("customer"))?;
+    let customer = fetch_in(&mut tx, store_id, external_id)
+        .await?
+        .ok_or(LedgerError::NotFound("customer"))?;
     tx.commit().await?;
     Ok(customer)
 }
 
 /// The customer a store knows as `external_id`; other stores' customers are not found.
-pub async fn fetch(db: &Database, store_id: i64, external_id: &str) -> Result<Option<StoreCustomer>, LedgerError> {
+pub async fn fetch(
+    db: &Database,
+    store_id: i64,
+    external_id: &str,
+) -> Result<Option<StoreCustomer>, LedgerError> {
     let mut conn = db.pool().acquire().await?;
     fetch_in(&mut conn, store_id, external_id).await
 }
 
-async fn fetch_in(conn: &mut sqlx::AnyConnection, store_id: i64, external_id: &str) -> Result<Option<StoreCustomer>, LedgerError> {
+async fn fetch_in(
+    conn: &mut sqlx::AnyConnection,
+    store_id: i64,
+    external_id: &str,
+) -> Result<Option<StoreCustomer>, LedgerError> {
     let row = sqlx::query(
         "SELECT c.id, sc.store_id, sc.external_id, c.email, sc.name, c.key_id, k.address \
          FROM store_customers sc JOIN customers c ON c.id = sc.customer_id JOIN custody_keys k ON k.id = c.key_id \

@@ -85,7 +85,8 @@ pub struct Operation {
 }
 
 /// The columns [`Operation::from_row`] reads, for `SELECT {COLUMNS} FROM operations`.
-pub const COLUMNS: &str = "id, point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
+pub const COLUMNS: &str =
+    "id, point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
      actor, reason, idempotency_key, state, txid, height, error, created_at, updated_at";
 
 impl Operation {
@@ -118,13 +119,19 @@ impl Operation {
     }
 
     /// Loads one operation of a point system (the point system scopes it to one tenant).
-    pub async fn fetch(db: &Database, point_system_id: i64, id: i64) -> Result<Operation, LedgerError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM operations WHERE id = $1 AND point_system_id = $2"))
-            .bind(id)
-            .bind(point_system_id)
-            .fetch_optional(db.pool())
-            .await?
-            .ok_or(LedgerError::NotFound("operation"))?;
+    pub async fn fetch(
+        db: &Database,
+        point_system_id: i64,
+        id: i64,
+    ) -> Result<Operation, LedgerError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM operations WHERE id = $1 AND point_system_id = $2"
+        ))
+        .bind(id)
+        .bind(point_system_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(LedgerError::NotFound("operation"))?;
         Ok(Operation::from_row(&row)?)
     }
 }
@@ -135,10 +142,23 @@ mod tests {
 
     #[test]
     fn kinds_and_states_round_trip_through_text() {
-        for kind in [OperationKind::Award, OperationKind::Redeem, OperationKind::Transfer, OperationKind::Adjust, OperationKind::Withdraw, OperationKind::Deposit] {
+        for kind in [
+            OperationKind::Award,
+            OperationKind::Redeem,
+            OperationKind::Transfer,
+            OperationKind::Adjust,
+            OperationKind::Withdraw,
+            OperationKind::Deposit,
+        ] {
             assert_eq!(OperationKind::parse(kind.as_str()), Some(kind));
         }
-        for state in [OperationState::Queued, OperationState::Signed, OperationState::Broadcast, OperationState::Confirmed, OperationState::Failed] {
+        for state in [
+            OperationState::Queued,
+            OperationState::Signed,
+            OperationState::Broadcast,
+            OperationState::Confirmed,
+            OperationState::Failed,
+        ] {
             assert_eq!(OperationState::parse(state.as_str()), Some(state));
         }
         assert_eq!(OperationKind::parse("mint"), None);

@@ -43,7 +43,8 @@ pub struct PointSystem {
     pub issue_txid: Option<String>,
 }
 
-const SELECT: &str = "SELECT p.id, p.store_id, p.symbol, p.name, p.description, p.decimals, p.max_supply, \
+const SELECT: &str =
+    "SELECT p.id, p.store_id, p.symbol, p.name, p.description, p.decimals, p.max_supply, \
      p.secondary_issue, p.issuer_avatar, p.treasury_key_id, k.address, p.status, p.issue_txid \
      FROM point_systems p JOIN custody_keys k ON k.id = p.treasury_key_id";
 
@@ -67,20 +68,32 @@ impl PointSystem {
     }
 
     /// The point system of a store, if it has one.
-    pub async fn of_store(db: &Database, store_id: i64) -> Result<Option<PointSystem>, LedgerError> {
-        let row = sqlx::query(&format!("{SELECT} WHERE p.store_id = $1")).bind(store_id).fetch_optional(db.pool()).await?;
+    pub async fn of_store(
+        db: &Database,
+        store_id: i64,
+    ) -> Result<Option<PointSystem>, LedgerError> {
+        let row = sqlx::query(&format!("{SELECT} WHERE p.store_id = $1"))
+            .bind(store_id)
+            .fetch_optional(db.pool())
+            .await?;
         Ok(row.as_ref().map(PointSystem::from_row).transpose()?)
     }
 }
 
 /// Registers a store's point system with a fresh treasury key; the worker issues it on chain.
 #[tracing::instrument(skip(db, vault, spec), fields(symbol = spec.symbol.as_str()))]
-pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &PointSystemSpec) -> Result<PointSystem, LedgerError> {
+pub async fn register(
+    db: &Database,
+    vault: &KeyVault,
+    store_id: i64,
+    spec: &PointSystemSpec,
+) -> Result<PointSystem, LedgerError> {
     let mut tx = db.begin_write().await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM point_systems WHERE store_id = $1")
-        .bind(store_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM point_systems WHERE store_id = $1")
+            .bind(store_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if exists.is_some() {
         return Err(LedgerError::PointSystemExists);
     }
@@ -114,7 +127,10 @@ pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &Poi
         _ => LedgerError::Database(e),
     })?
     .get(0);
-    let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query(&format!("{SELECT} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     let point_system = PointSystem::from_row(&row)?;
     tx.commit().await?;
     Ok(point_system)
@@ -122,12 +138,21 @@ pub async fn register(db: &Database, vault: &KeyVault, store_id: i64, spec: &Poi
 
 /// The issue transaction is confirmed: the whole supply sits in the treasury.
 #[tracing::instrument(skip(db))]
-pub async fn mark_issue_confirmed(db: &Database, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
-    db.write(async |tx| mark_issue_confirmed_in(tx, point_system_id, txid).await).await
+pub async fn mark_issue_confirmed(
+    db: &Database,
+    point_system_id: i64,
+    txid: &str,
+) -> Result<(), LedgerError> {
+    db.write(async |tx| mark_issue_confirmed_in(tx, point_system_id, txid).await)
+        .await
 }
 
 /// [`mark_issue_confirmed`] inside the caller's transaction.
-pub async fn mark_issue_confirmed_in(tx: &mut sqlx::AnyConnection, point_system_id: i64, txid: &str) -> Result<(), LedgerError> {
+pub async fn mark_issue_confirmed_in(
+    tx: &mut sqlx::AnyConnection,
+    point_system_id: i64,
+    txid: &str,
+) -> Result<(), LedgerError> {
     let row = sqlx::query(
         "UPDATE point_systems SET status = 'confirmed', issue_txid = $1 \
          WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply, store_id, symbol",
@@ -137,7 +162,11 @@ pub async fn mark_issue_confirmed_in(tx: &mut sqlx::AnyConnection, point_system_
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Err(LedgerError::InvalidTransition(point_system_id, "confirmed", "confirmed"));
+        return Err(LedgerError::InvalidTransition(
+            point_system_id,
+            "confirmed",
+            "confirmed",
+        ));
     };
     let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     let (store_id, symbol): (i64, String) = (row.try_get(2)?, row.try_get(3)?);

@@ -15,7 +15,11 @@ use crate::domain::{
 
 /// Records an event about `op` for its store: the operation plus the store's own ids of
 /// the customers on either side, which is what a shop's back end matches on.
-pub async fn emit_operation_event(conn: &mut AnyConnection, op: &Operation, event_type: EventType) -> Result<(), sqlx::Error> {
+pub async fn emit_operation_event(
+    conn: &mut AnyConnection,
+    op: &Operation,
+    event_type: EventType,
+) -> Result<(), sqlx::Error> {
     let store_id: i64 = sqlx::query_scalar("SELECT store_id FROM point_systems WHERE id = $1")
         .bind(op.point_system_id)
         .fetch_one(&mut *conn)
@@ -28,9 +32,12 @@ pub async fn emit_operation_event(conn: &mut AnyConnection, op: &Operation, even
         .bind(store_id)
         .bind(key_id)
     };
-    let from_customer = external_id(op.from_key_id).fetch_optional(&mut *conn).await?;
+    let from_customer = external_id(op.from_key_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let to_customer = external_id(op.to_key_id).fetch_optional(&mut *conn).await?;
-    let data = json!({ "operation": op, "from_customer": from_customer, "to_customer": to_customer });
+    let data =
+        json!({ "operation": op, "from_customer": from_customer, "to_customer": to_customer });
     events::emit(conn, store_id, event_type, &data).await
 }
 
@@ -38,20 +45,32 @@ const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
 
 /// The chain confirmed the operation: points arrive and leave for good.
 #[tracing::instrument(skip(db))]
-pub async fn confirm(db: &Database, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
-    db.write(async |tx| confirm_in(tx, operation_id, txid, height).await).await
+pub async fn confirm(
+    db: &Database,
+    operation_id: i64,
+    txid: &str,
+    height: i64,
+) -> Result<Operation, LedgerError> {
+    db.write(async |tx| confirm_in(tx, operation_id, txid, height).await)
+        .await
 }
 
 /// [`confirm`] inside the caller's transaction (the worker confirms a whole chain
 /// transaction's operations at once).
-pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, height: i64) -> Result<Operation, LedgerError> {
+pub async fn confirm_in(
+    tx: &mut AnyConnection,
+    operation_id: i64,
+    txid: &str,
+    height: i64,
+) -> Result<Operation, LedgerError> {
     // Points already credited once (confirmed, then taken out by a reorganisation) are
     // spendable already: confirming again must not credit them twice.
-    let credited_before: Option<i64> = sqlx::query_scalar("SELECT credited_at FROM operations WHERE id = $1")
-        .bind(operation_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+    let credited_before: Option<i64> =
+        sqlx::query_scalar("SELECT credited_at FROM operations WHERE id = $1")
+            .bind(operation_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
     let row = sqlx::query(&format!(
         "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4, \
            credited_at = COALESCE(credited_at, $4) \
@@ -65,7 +84,11 @@ pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, h
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Err(LedgerError::InvalidTransition(operation_id, "current state", "confirmed"));
+        return Err(LedgerError::InvalidTransition(
+            operation_id,
+            "current state",
+            "confirmed",
+        ));
     };
     let op = Operation::from_row(&row)?;
     let amount = op.amount as i64;
@@ -85,7 +108,10 @@ pub async fn confirm_in(tx: &mut AnyConnection, operation_id: i64, txid: &str, h
 /// again. Confirmed points move back to pending on both sides. `available` stays as it is:
 /// the recipient may already have spent the points in a transaction that was reorganised
 /// with it and will confirm with it again.
-pub async fn unconfirm_in(tx: &mut AnyConnection, operation_id: i64) -> Result<Operation, LedgerError> {
+pub async fn unconfirm_in(
+    tx: &mut AnyConnection,
+    operation_id: i64,
+) -> Result<Operation, LedgerError> {
     let row = sqlx::query(&format!(
         "UPDATE operations SET state = $1, height = NULL, updated_at = $2 \
          WHERE id = $3 AND state = 'confirmed' RETURNING {COLUMNS}"
@@ -96,7 +122,11 @@ pub async fn unconfirm_in(tx: &mut AnyConnection, operation_id: i64) -> Result<O
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Err(LedgerError::InvalidTransition(operation_id, "current state", "broadcast"));
+        return Err(LedgerError::InvalidTransition(
+            operation_id,
+            "current state",
+            "broadcast",
+        ));
     };
     let op = Operation::from_row(&row)?;
     let amount = op.amount as i64;
@@ -112,12 +142,21 @@ pub async fn unconfirm_in(tx: &mut AnyConnection, operation_id: i64) -> Result<O
 
 /// The operation cannot happen: reserved points return to the sender.
 #[tracing::instrument(skip(db))]
-pub async fn fail(db: &Database, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
-    db.write(async |tx| fail_in(tx, operation_id, reason).await).await
+pub async fn fail(
+    db: &Database,
+    operation_id: i64,
+    reason: &str,
+) -> Result<Operation, LedgerError> {
+    db.write(async |tx| fail_in(tx, operation_id, reason).await)
+        .await
 }
 
 /// [`fail`] inside the caller's transaction.
-pub async fn fail_in(tx: &mut AnyConnection, operation_id: i64, reason: &str) -> Result<Operation, LedgerError> {
+pub async fn fail_in(
+    tx: &mut AnyConnection,
+    operation_id: i64,
+    reason: &str,
+) -> Result<Operation, LedgerError> {
     let row = sqlx::query(&format!(
         "UPDATE operations SET state = $1, error = $2, updated_at = $3 \
          WHERE id = $4 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
@@ -129,7 +168,11 @@ pub async fn fail_in(tx: &mut AnyConnection, operation_id: i64, reason: &str) ->
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Err(LedgerError::InvalidTransition(operation_id, "current state", "failed"));
+        return Err(LedgerError::InvalidTransition(
+            operation_id,
+            "current state",
+            "failed",
+        ));
     };
     let op = Operation::from_row(&row)?;
     let amount = op.amount as i64;

@@ -15,7 +15,10 @@ pub enum Destination {
     /// An address the platform holds (a customer or a treasury).
     Custodial { key_id: i64, address: String },
     /// Any other MVS address, optionally named by an avatar.
-    External { address: String, avatar: Option<String> },
+    External {
+        address: String,
+        avatar: Option<String>,
+    },
 }
 
 /// A request to move points, before the ledger accepts it.
@@ -55,10 +58,18 @@ impl NewOperation {
     fn fingerprint(&self) -> String {
         let (to_key, to_address, to_avatar) = match &self.to {
             Destination::Custodial { key_id, address } => (Some(*key_id), address.as_str(), None),
-            Destination::External { address, avatar } => (None, address.as_str(), avatar.as_deref()),
+            Destination::External { address, avatar } => {
+                (None, address.as_str(), avatar.as_deref())
+            }
         };
         let canonical = serde_json::json!([
-            self.kind.as_str(), self.amount.units(), self.from_key_id, to_key, to_address, to_avatar, self.reason,
+            self.kind.as_str(),
+            self.amount.units(),
+            self.from_key_id,
+            to_key,
+            to_address,
+            to_avatar,
+            self.reason,
         ]);
         hex::encode(Sha256::digest(canonical.to_string()))
     }
@@ -67,7 +78,12 @@ impl NewOperation {
 /// Records an operation and reserves its points, or refuses and changes nothing.
 #[tracing::instrument(skip(db, request), fields(point_system = request.point_system_id, kind = request.kind.as_str(), amount = request.amount.units()))]
 pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, LedgerError> {
-    if request.kind == OperationKind::Adjust && request.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+    if request.kind == OperationKind::Adjust
+        && request
+            .reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
         return Err(LedgerError::ReasonRequired);
     }
     let fingerprint = request.fingerprint();
@@ -83,10 +99,14 @@ pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, L
         }
         // Two requests with one idempotency key raced past the lookup: the loser answers
         // with the winner's operation (or a conflict), exactly as if it had come second.
-        Err(LedgerError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() && request.idempotency_key.is_some() => {
+        Err(LedgerError::Database(sqlx::Error::Database(e)))
+            if e.is_unique_violation() && request.idempotency_key.is_some() =>
+        {
             tx.rollback().await?;
             let mut conn = db.pool().acquire().await?;
-            find_idempotent(&mut conn, &request, &fingerprint).await?.ok_or(LedgerError::IdempotencyConflict)
+            find_idempotent(&mut conn, &request, &fingerprint)
+                .await?
+                .ok_or(LedgerError::IdempotencyConflict)
         }
         Err(error) => {
             tx.rollback().await?;
@@ -100,7 +120,9 @@ async fn find_idempotent(
     request: &NewOperation,
     fingerprint: &str,
 ) -> Result<Option<Submitted>, LedgerError> {
-    let Some(key) = &request.idempotency_key else { return Ok(None) };
+    let Some(key) = &request.idempotency_key else {
+        return Ok(None);
+    };
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, request_fingerprint FROM operations WHERE point_system_id = $1 AND idempotency_key = $2"
     ))
@@ -116,20 +138,39 @@ async fn find_idempotent(
     Ok(Some(Submitted::Replayed(Operation::from_row(&row)?)))
 }
 
-async fn insert(conn: &mut AnyConnection, request: &NewOperation, fingerprint: &str) -> Result<Operation, LedgerError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM point_systems WHERE id = $1")
-        .bind(request.point_system_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+async fn insert(
+    conn: &mut AnyConnection,
+    request: &NewOperation,
+    fingerprint: &str,
+) -> Result<Operation, LedgerError> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM point_systems WHERE id = $1")
+            .bind(request.point_system_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     match status.as_deref() {
         None => return Err(LedgerError::NotFound("point system")),
         Some("confirmed") => {}
         Some(_) => return Err(LedgerError::PointSystemNotReady),
     }
-    balances::debit_available(conn, request.from_key_id, request.point_system_id, request.amount).await?;
+    balances::debit_available(
+        conn,
+        request.from_key_id,
+        request.point_system_id,
+        request.amount,
+    )
+    .await?;
     let (to_key_id, to_address, to_avatar) = match &request.to {
         Destination::Custodial { key_id, address } => {
-            balances::add(conn, *key_id, request.point_system_id, 0, request.amount.as_i64(), 0).await?;
+            balances::add(
+                conn,
+                *key_id,
+                request.point_system_id,
+                0,
+                request.amount.as_i64(),
+                0,
+            )
+            .await?;
             (Some(*key_id), address.clone(), None)
         }
         Destination::External { address, avatar } => (None, address.clone(), avatar.clone()),

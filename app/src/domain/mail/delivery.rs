@@ -41,7 +41,11 @@ pub async fn run(db: Database, transport: MailTransport, from: Mailbox, queue: M
 
 /// Sends every message that is due now; returns how many were sent.
 #[tracing::instrument(skip_all)]
-pub async fn deliver_due(db: &Database, transport: &MailTransport, from: &Mailbox) -> Result<usize, sqlx::Error> {
+pub async fn deliver_due(
+    db: &Database,
+    transport: &MailTransport,
+    from: &Mailbox,
+) -> Result<usize, sqlx::Error> {
     let now = clock::now();
     let due = sqlx::query(
         "SELECT id, recipient, subject, text_body, html_body, attempts, next_attempt_at FROM mail_outbox \
@@ -88,12 +92,14 @@ pub async fn deliver_due(db: &Database, transport: &MailTransport, from: &Mailbo
             Err(error) => {
                 let retry_in = backoff_secs(attempts);
                 tracing::warn!(mail_id = id, attempts, retry_in, %error, "mail delivery failed; will retry");
-                sqlx::query("UPDATE mail_outbox SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
-                    .bind(clock::now() + retry_in)
-                    .bind(error.chars().take(500).collect::<String>())
-                    .bind(id)
-                    .execute(db.pool())
-                    .await?;
+                sqlx::query(
+                    "UPDATE mail_outbox SET next_attempt_at = $1, last_error = $2 WHERE id = $3",
+                )
+                .bind(clock::now() + retry_in)
+                .bind(error.chars().take(500).collect::<String>())
+                .bind(id)
+                .execute(db.pool())
+                .await?;
             }
         }
     }

@@ -19,7 +19,13 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-fn mail(to: &Email, subject: &str, paragraphs: &[&str], link: Option<(&str, &str)>, footer: &str) -> OutgoingMail {
+fn mail(
+    to: &Email,
+    subject: &str,
+    paragraphs: &[&str],
+    link: Option<(&str, &str)>,
+    footer: &str,
+) -> OutgoingMail {
     let mut text = String::new();
     let mut html = String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif\">");
     for paragraph in paragraphs {
@@ -30,12 +36,24 @@ fn mail(to: &Email, subject: &str, paragraphs: &[&str], link: Option<(&str, &str
     if let Some((label, url)) = link {
         // The URL stands on a line of its own so every mail client makes it clickable.
         text.push_str(&format!("{label}:\n{url}\n\n"));
-        html.push_str(&format!("<p><a href=\"{0}\">{1}</a></p><p style=\"font-size:small\">{0}</p>", escape_html(url), escape_html(label)));
+        html.push_str(&format!(
+            "<p><a href=\"{0}\">{1}</a></p><p style=\"font-size:small\">{0}</p>",
+            escape_html(url),
+            escape_html(label)
+        ));
     }
     text.push_str(footer);
     text.push('\n');
-    html.push_str(&format!("<p style=\"color:#666;font-size:small\">{}</p></body></html>", escape_html(footer)));
-    OutgoingMail { to: to.clone(), subject: subject.to_owned(), text, html }
+    html.push_str(&format!(
+        "<p style=\"color:#666;font-size:small\">{}</p></body></html>",
+        escape_html(footer)
+    ));
+    OutgoingMail {
+        to: to.clone(),
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
 }
 
 const FOOTER: &str = "If you did not ask for this, ignore this mail; nothing will change.";
@@ -74,7 +92,13 @@ pub fn reset_password(to: &Email, link: &str) -> OutgoingMail {
     )
 }
 
-pub fn invitation(to: &Email, store_name: &str, role: &str, inviter: &Email, link: &str) -> OutgoingMail {
+pub fn invitation(
+    to: &Email,
+    store_name: &str,
+    role: &str,
+    inviter: &Email,
+    link: &str,
+) -> OutgoingMail {
     mail(
         to,
         &format!("You are invited to work on {store_name} at pointmint"),
@@ -94,7 +118,13 @@ mod tests {
     #[test]
     fn bodies_carry_the_link_and_html_is_escaped() {
         let to = Email::parse("a@example.com").unwrap();
-        let mail = invitation(&to, "Tom & <Jerry>", "staff", &to, "http://x/invite?token=abc");
+        let mail = invitation(
+            &to,
+            "Tom & <Jerry>",
+            "staff",
+            &to,
+            "http://x/invite?token=abc",
+        );
         assert!(mail.text.contains("\nhttp://x/invite?token=abc\n"));
         assert!(mail.html.contains("Tom &amp; &lt;Jerry&gt;"));
         assert!(!mail.html.contains("<Jerry>"));

@@ -41,9 +41,14 @@ impl DeliveryStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Failed, DeliveryStatus::Dead]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -67,7 +72,8 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, endpoint_id, store_id, event_id, msg_id, event_type, payload, status, attempts, \
+const COLUMNS: &str =
+    "id, endpoint_id, store_id, event_id, msg_id, event_type, payload, status, attempts, \
      next_attempt_at, last_attempt_at, last_status_code, last_response, last_error, created_at";
 
 impl Delivery {
@@ -81,8 +87,9 @@ impl Delivery {
             msg_id: row.try_get("msg_id")?,
             event_type: row.try_get("event_type")?,
             payload: row.try_get("payload")?,
-            status: DeliveryStatus::parse(&status)
-                .ok_or_else(|| sqlx::Error::Decode(format!("unknown delivery status {status:?}").into()))?,
+            status: DeliveryStatus::parse(&status).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown delivery status {status:?}").into())
+            })?,
             attempts: row.try_get("attempts")?,
             next_attempt_at: row.try_get("next_attempt_at")?,
             last_attempt_at: row.try_get("last_attempt_at")?,
@@ -132,7 +139,11 @@ pub(crate) async fn enqueue_in(
 
 /// Queues a `webhook.test` message for one enabled endpoint of the store.
 #[tracing::instrument(skip(db))]
-pub async fn send_test(db: &Database, store_id: i64, endpoint_id: i64) -> Result<Delivery, EndpointError> {
+pub async fn send_test(
+    db: &Database,
+    store_id: i64,
+    endpoint_id: i64,
+) -> Result<Delivery, EndpointError> {
     let endpoint = super::endpoints::fetch(db, store_id, endpoint_id).await?;
     if !endpoint.enabled() {
         return Err(EndpointError::Disabled);
@@ -144,12 +155,26 @@ pub async fn send_test(db: &Database, store_id: i64, endpoint_id: i64) -> Result
         &serde_json::json!({ "endpoint_id": endpoint.id, "message": "This is a test event from pointmint." }),
     );
     let mut conn = db.pool().acquire().await?;
-    Ok(enqueue_in(&mut conn, endpoint.id, store_id, None, &payload::new_msg_id(), EventType::WebhookTest.as_str(), &body).await?)
+    Ok(enqueue_in(
+        &mut conn,
+        endpoint.id,
+        store_id,
+        None,
+        &payload::new_msg_id(),
+        EventType::WebhookTest.as_str(),
+        &body,
+    )
+    .await?)
 }
 
 /// Sends a logged message again, with the same `webhook-id` and body, as a new delivery.
 #[tracing::instrument(skip(db))]
-pub async fn redeliver(db: &Database, store_id: i64, endpoint_id: i64, delivery_id: i64) -> Result<Delivery, EndpointError> {
+pub async fn redeliver(
+    db: &Database,
+    store_id: i64,
+    endpoint_id: i64,
+    delivery_id: i64,
+) -> Result<Delivery, EndpointError> {
     let endpoint = super::endpoints::fetch(db, store_id, endpoint_id).await?;
     if !endpoint.enabled() {
         return Err(EndpointError::Disabled);
@@ -169,7 +194,12 @@ pub async fn redeliver(db: &Database, store_id: i64, endpoint_id: i64, delivery_
 }
 
 /// One delivery of one endpoint of the store.
-pub async fn fetch(db: &Database, store_id: i64, endpoint_id: i64, id: i64) -> Result<Delivery, EndpointError> {
+pub async fn fetch(
+    db: &Database,
+    store_id: i64,
+    endpoint_id: i64,
+    id: i64,
+) -> Result<Delivery, EndpointError> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2 AND store_id = $3"
     ))
@@ -184,7 +214,13 @@ pub async fn fetch(db: &Database, store_id: i64, endpoint_id: i64, id: i64) -> R
 
 /// The delivery log of an endpoint, newest first: at most `limit` rows with an id below
 /// `before` (a cursor from the previous page).
-pub async fn list(db: &Database, store_id: i64, endpoint_id: i64, before: Option<i64>, limit: i64) -> Result<Vec<Delivery>, EndpointError> {
+pub async fn list(
+    db: &Database,
+    store_id: i64,
+    endpoint_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Delivery>, EndpointError> {
     super::endpoints::fetch(db, store_id, endpoint_id).await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND store_id = $2 AND id < $3 \
@@ -196,7 +232,10 @@ pub async fn list(db: &Database, store_id: i64, endpoint_id: i64, before: Option
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.iter().map(Delivery::from_row).collect::<Result<_, _>>()?)
+    Ok(rows
+        .iter()
+        .map(Delivery::from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// A claimed delivery with where it goes.
@@ -208,7 +247,11 @@ pub struct Claimed {
 
 /// Claims up to `limit` due deliveries of enabled endpoints for `lease_ms`.
 #[tracing::instrument(skip(db))]
-pub async fn claim_due(db: &Database, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+pub async fn claim_due(
+    db: &Database,
+    limit: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     let now = now_millis();
     let lock = match db.dialect() {
         Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
@@ -234,7 +277,10 @@ pub async fn claim_due(db: &Database, limit: i64, lease_ms: i64) -> Result<Vec<C
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
-        claimed.push(Claimed { delivery: Delivery::from_row(&row)?, url });
+        claimed.push(Claimed {
+            delivery: Delivery::from_row(&row)?,
+            url,
+        });
     }
     tx.commit().await?;
     Ok(claimed)
@@ -260,7 +306,12 @@ pub enum Next {
 
 /// Records an attempt of a claimed delivery.
 #[tracing::instrument(skip(db, attempt))]
-pub async fn record(db: &Database, delivery_id: i64, attempt: &Attempt, next: Next) -> Result<(), sqlx::Error> {
+pub async fn record(
+    db: &Database,
+    delivery_id: i64,
+    attempt: &Attempt,
+    next: Next,
+) -> Result<(), sqlx::Error> {
     let (status, next_at) = match next {
         Next::Succeeded => (DeliveryStatus::Succeeded, 0),
         Next::RetryAt { millis } => (DeliveryStatus::Failed, millis),

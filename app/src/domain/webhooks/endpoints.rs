@@ -24,7 +24,9 @@ impl EventFilter {
     pub fn parse(text: &str) -> Result<Self, EndpointError> {
         text.split([' ', ','])
             .filter(|s| !s.is_empty())
-            .map(|s| EventType::parse(s).ok_or_else(|| EndpointError::UnknownEventType(s.to_owned())))
+            .map(|s| {
+                EventType::parse(s).ok_or_else(|| EndpointError::UnknownEventType(s.to_owned()))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Self::new)
     }
@@ -89,7 +91,8 @@ impl Endpoint {
             store_id: row.try_get("store_id")?,
             url: row.try_get("url")?,
             description: row.try_get("description")?,
-            filter: EventFilter::parse(&types).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+            filter: EventFilter::parse(&types)
+                .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
             disabled_at: row.try_get("disabled_at")?,
             disabled_reason: row.try_get("disabled_reason")?,
             created_at: row.try_get("created_at")?,
@@ -108,20 +111,34 @@ pub struct NewEndpoint {
 
 impl NewEndpoint {
     /// Checks the input, including where the URL resolves to.
-    pub async fn parse(url: &str, description: &str, filter: EventFilter, allow_private: bool) -> Result<Self, EndpointError> {
+    pub async fn parse(
+        url: &str,
+        description: &str,
+        filter: EventFilter,
+        allow_private: bool,
+    ) -> Result<Self, EndpointError> {
         let description = description.trim();
         if description.chars().count() > 200 {
             return Err(EndpointError::DescriptionTooLong);
         }
         let url = WebhookUrl::parse(url)?;
         url.resolve(allow_private).await?;
-        Ok(Self { url, description: description.to_owned(), filter })
+        Ok(Self {
+            url,
+            description: description.to_owned(),
+            filter,
+        })
     }
 }
 
 /// Creates an endpoint with a fresh secret, returned once.
 #[tracing::instrument(skip(db, sealer, new), fields(url = new.url.as_str()))]
-pub async fn create(db: &Database, sealer: &SecretSealer, store_id: i64, new: &NewEndpoint) -> Result<(Endpoint, WebhookSecret), EndpointError> {
+pub async fn create(
+    db: &Database,
+    sealer: &SecretSealer,
+    store_id: i64,
+    new: &NewEndpoint,
+) -> Result<(Endpoint, WebhookSecret), EndpointError> {
     let secret = WebhookSecret::generate();
     let now = clock::now();
     let row = sqlx::query(&format!(
@@ -148,7 +165,10 @@ pub async fn list(db: &Database, store_id: i64) -> Result<Vec<Endpoint>, Endpoin
     .bind(store_id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.iter().map(Endpoint::from_row).collect::<Result<_, _>>()?)
+    Ok(rows
+        .iter()
+        .map(Endpoint::from_row)
+        .collect::<Result<_, _>>()?)
 }
 
 /// One endpoint of the store; another store's endpoint is not found.
@@ -166,7 +186,12 @@ pub async fn fetch(db: &Database, store_id: i64, id: i64) -> Result<Endpoint, En
 
 /// Enables or disables an endpoint (by hand). Disabling stops pending deliveries too.
 #[tracing::instrument(skip(db))]
-pub async fn set_enabled(db: &Database, store_id: i64, id: i64, enabled: bool) -> Result<Endpoint, EndpointError> {
+pub async fn set_enabled(
+    db: &Database,
+    store_id: i64,
+    id: i64,
+    enabled: bool,
+) -> Result<Endpoint, EndpointError> {
     fetch(db, store_id, id).await?;
     if enabled {
         sqlx::query("UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL, updated_at = $1 WHERE id = $2")
@@ -219,7 +244,10 @@ pub async fn delete(db: &Database, store_id: i64, id: i64) -> Result<(), Endpoin
 
 /// The sealed secret of an endpoint, for the sender.
 pub async fn sealed_secret(db: &Database, id: i64) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query_scalar("SELECT sealed_secret FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await
+    sqlx::query_scalar("SELECT sealed_secret FROM webhook_endpoints WHERE id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await
 }
 
 #[cfg(test)]
@@ -232,6 +260,9 @@ mod tests {
         assert!(filter.matches("operation.confirmed"));
         assert!(!filter.matches("point_system.confirmed"));
         assert!(EventFilter::parse("").unwrap().matches("webhook.test"));
-        assert!(matches!(EventFilter::parse("order.paid"), Err(EndpointError::UnknownEventType(_))));
+        assert!(matches!(
+            EventFilter::parse("order.paid"),
+            Err(EndpointError::UnknownEventType(_))
+        ));
     }
 }

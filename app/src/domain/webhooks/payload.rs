@@ -5,7 +5,11 @@ use serde_json::{json, Value};
 
 /// A new `webhook-id`: `msg_` + 27 random base62 characters (the Standard Webhooks style).
 pub fn new_msg_id() -> String {
-    let random: String = rand::rngs::OsRng.sample_iter(&Alphanumeric).take(27).map(char::from).collect();
+    let random: String = rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(27)
+        .map(char::from)
+        .collect();
     format!("msg_{random}")
 }
 
@@ -19,7 +23,12 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

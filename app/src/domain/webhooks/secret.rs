@@ -76,7 +76,13 @@ impl SecretSealer {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher()
-            .encrypt(&nonce, Payload { msg: &secret.0, aad: AAD })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &secret.0,
+                    aad: AAD,
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption of a short secret cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -89,7 +95,13 @@ impl SecretSealer {
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         self.cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: AAD })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: AAD,
+                },
+            )
             .map(WebhookSecret)
             .map_err(|_| UnsealError)
     }
@@ -110,7 +122,12 @@ mod tests {
         let sealer = SecretSealer::new(MasterKey::generate());
         let sealed = sealer.seal(&secret);
         assert_eq!(sealer.open(&sealed).unwrap().bytes(), secret.bytes());
-        assert!(SecretSealer::new(MasterKey::generate()).open(&sealed).is_err(), "another master key cannot open it");
+        assert!(
+            SecretSealer::new(MasterKey::generate())
+                .open(&sealed)
+                .is_err(),
+            "another master key cannot open it"
+        );
         assert!(WebhookSecret::parse("whsec_***").is_none());
     }
 }

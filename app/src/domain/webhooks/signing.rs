@@ -8,7 +8,8 @@ use super::WebhookSecret;
 
 /// The `webhook-signature` header value for one message.
 pub fn sign(secret: &WebhookSecret, msg_id: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.bytes()).expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.bytes()).expect("HMAC accepts keys of any length");
     mac.update(msg_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -39,6 +40,9 @@ mod tests {
         assert_ne!(sign(&secret, "msg_2", 1, "{}"), reference);
         assert_ne!(sign(&secret, "msg_1", 2, "{}"), reference);
         assert_ne!(sign(&secret, "msg_1", 1, "{ }"), reference);
-        assert_ne!(sign(&WebhookSecret::generate(), "msg_1", 1, "{}"), reference);
+        assert_ne!(
+            sign(&WebhookSecret::generate(), "msg_1", 1, "{}"),
+            reference
+        );
     }
 }

@@ -21,7 +21,9 @@ pub enum TargetError {
     Credentials,
     #[error("the host {0} does not resolve")]
     Unresolvable(String),
-    #[error("the host resolves to a private, loopback or link-local address, which is not allowed")]
+    #[error(
+        "the host resolves to a private, loopback or link-local address, which is not allowed"
+    )]
     PrivateAddress,
 }
 
@@ -52,8 +54,15 @@ impl WebhookUrl {
     /// Resolves the host and returns the addresses to connect to, refusing private ones
     /// unless `allow_private`.
     pub async fn resolve(&self, allow_private: bool) -> Result<Vec<SocketAddr>, TargetError> {
-        let port = self.0.port_or_known_default().ok_or(TargetError::Malformed)?;
-        let host = self.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = self
+            .0
+            .port_or_known_default()
+            .ok_or(TargetError::Malformed)?;
+        let host = self
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await
             .map_err(|_| TargetError::Unresolvable(host.clone()))?
@@ -111,16 +120,33 @@ mod tests {
     fn only_absolute_http_urls_without_credentials_parse() {
         assert!(WebhookUrl::parse("https://shop.example.com/hooks/points").is_ok());
         assert!(WebhookUrl::parse("http://203.0.113.9:8080/h").is_ok());
-        assert_eq!(WebhookUrl::parse("ftp://example.com/"), Err(TargetError::Malformed));
+        assert_eq!(
+            WebhookUrl::parse("ftp://example.com/"),
+            Err(TargetError::Malformed)
+        );
         assert_eq!(WebhookUrl::parse("/relative"), Err(TargetError::Malformed));
-        assert_eq!(WebhookUrl::parse("https://u:p@example.com/"), Err(TargetError::Credentials));
+        assert_eq!(
+            WebhookUrl::parse("https://u:p@example.com/"),
+            Err(TargetError::Credentials)
+        );
     }
 
     #[test]
     fn private_and_local_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-            "::1", "::", "fd00::1", "fe80::1", "::ffff:127.0.0.1"]
-        {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
@@ -132,8 +158,14 @@ mod tests {
     async fn loopback_targets_are_refused_unless_allowed() {
         let url = WebhookUrl::parse("http://127.0.0.1:9/hook").unwrap();
         assert_eq!(url.resolve(false).await, Err(TargetError::PrivateAddress));
-        assert_eq!(url.resolve(true).await.unwrap(), vec!["127.0.0.1:9".parse().unwrap()]);
+        assert_eq!(
+            url.resolve(true).await.unwrap(),
+            vec!["127.0.0.1:9".parse().unwrap()]
+        );
         let localhost = WebhookUrl::parse("http://localhost:9/hook").unwrap();
-        assert_eq!(localhost.resolve(false).await, Err(TargetError::PrivateAddress));
+        assert_eq!(
+            localhost.resolve(false).await,
+            Err(TargetError::PrivateAddress)
+        );
     }
 }
