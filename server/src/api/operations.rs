@@ -121,12 +121,43 @@ fn ledger_key(idem: Option<IdempotencyKey>) -> Option<String> {
     idem.map(|k| format!("api:{}", k.as_str()))
 }
 
-async fn submit_view(state: &ApiState, request: NewOperation) -> Result<Written, ApiError> {
-    let submitted = submit(&state.db, request).await?;
-    Written::new(
-        StatusCode::ACCEPTED,
-        &OperationView::from(submitted.operation().clone()),
-    )
+/// What a write endpoint asks of the ledger; the key adds who asked and the idempotency key.
+struct Draft {
+    point_system_id: i64,
+    kind: OperationKind,
+    amount: Amount,
+    from_key_id: i64,
+    to: Destination,
+    reason: Option<String>,
+}
+
+/// Queues `draft` under the request's Idempotency-Key and answers 202 with the operation.
+async fn queue(
+    state: &ApiState,
+    key: &ApiKey,
+    headers: &HeaderMap,
+    route: &str,
+    body: &RawJson,
+    draft: Draft,
+) -> Result<Response, ApiError> {
+    idempotent::run(state, key, headers, route, &body.0, |idem| async move {
+        let request = NewOperation {
+            point_system_id: draft.point_system_id,
+            kind: draft.kind,
+            amount: draft.amount,
+            from_key_id: draft.from_key_id,
+            to: draft.to,
+            actor: key.actor(),
+            reason: draft.reason,
+            idempotency_key: ledger_key(idem),
+        };
+        let submitted = submit(&state.db, request).await?;
+        Written::new(
+            StatusCode::ACCEPTED,
+            &OperationView::from(submitted.operation().clone()),
+        )
+    })
+    .await
 }
 
 /// Awards points to a customer. The operation is queued for the chain (202).
@@ -151,23 +182,18 @@ async fn create_award(
     let (external_id, amount, reason) = customer_amount_reason(&body)?;
     let ps = point_system(&state, key.store_id).await?;
     let to = customer(&state, key.store_id, "customer", &external_id).await?;
-    idempotent::run(&state, &key, &headers, "POST /awards", &body.0, |idem| {
-        let request = NewOperation {
-            point_system_id: ps.id,
-            kind: OperationKind::Award,
-            amount,
-            from_key_id: ps.treasury_key_id,
-            to: Destination::Custodial {
-                key_id: to.key_id,
-                address: to.address.clone(),
-            },
-            actor: key.actor(),
-            reason,
-            idempotency_key: ledger_key(idem),
-        };
-        submit_view(&state, request)
-    })
-    .await
+    let draft = Draft {
+        point_system_id: ps.id,
+        kind: OperationKind::Award,
+        amount,
+        from_key_id: ps.treasury_key_id,
+        to: Destination::Custodial {
+            key_id: to.key_id,
+            address: to.address,
+        },
+        reason,
+    };
+    queue(&state, &key, &headers, "POST /awards", &body, draft).await
 }
 
 /// Redeems a customer's points to the store's treasury (202).
@@ -192,30 +218,18 @@ async fn create_redemption(
     let (external_id, amount, reason) = customer_amount_reason(&body)?;
     let ps = point_system(&state, key.store_id).await?;
     let from = customer(&state, key.store_id, "customer", &external_id).await?;
-    idempotent::run(
-        &state,
-        &key,
-        &headers,
-        "POST /redemptions",
-        &body.0,
-        |idem| {
-            let request = NewOperation {
-                point_system_id: ps.id,
-                kind: OperationKind::Redeem,
-                amount,
-                from_key_id: from.key_id,
-                to: Destination::Custodial {
-                    key_id: ps.treasury_key_id,
-                    address: ps.treasury_address.clone(),
-                },
-                actor: key.actor(),
-                reason,
-                idempotency_key: ledger_key(idem),
-            };
-            submit_view(&state, request)
+    let draft = Draft {
+        point_system_id: ps.id,
+        kind: OperationKind::Redeem,
+        amount,
+        from_key_id: from.key_id,
+        to: Destination::Custodial {
+            key_id: ps.treasury_key_id,
+            address: ps.treasury_address,
         },
-    )
-    .await
+        reason,
+    };
+    queue(&state, &key, &headers, "POST /redemptions", &body, draft).await
 }
 
 /// Transfers a customer's points to another customer or an MVS address (202).
@@ -280,20 +294,15 @@ async fn create_transfer(
         },
         (None, None) => return Err(ApiError::Internal),
     };
-    idempotent::run(&state, &key, &headers, "POST /transfers", &body.0, |idem| {
-        let request = NewOperation {
-            point_system_id: ps.id,
-            kind: OperationKind::Transfer,
-            amount,
-            from_key_id: from.key_id,
-            to,
-            actor: key.actor(),
-            reason,
-            idempotency_key: ledger_key(idem),
-        };
-        submit_view(&state, request)
-    })
-    .await
+    let draft = Draft {
+        point_system_id: ps.id,
+        kind: OperationKind::Transfer,
+        amount,
+        from_key_id: from.key_id,
+        to,
+        reason,
+    };
+    queue(&state, &key, &headers, "POST /transfers", &body, draft).await
 }
 
 /// An operation of this store: state, txid, block height.
