@@ -23,8 +23,7 @@ impl Worker {
     /// Finds confirmed transactions that are no longer in the block they were confirmed in
     /// (a reorganisation) and puts them back in flight; the next rounds confirm them again
     /// or broadcast them again.
-    pub(super) async fn follow_reorganisations(&self) -> anyhow::Result<()> {
-        let tip = self.chain.get_height().await?;
+    pub(super) async fn follow_reorganisations(&self, tip: u64) -> anyhow::Result<()> {
         let tip_hash = self
             .chain
             .get_block(mvs::rpc::BlockRef::Height(tip))
@@ -59,13 +58,8 @@ impl Worker {
     }
 
     /// Confirms what is deep enough; rebroadcasts what the node no longer knows.
-    pub(super) async fn follow_confirmations(&self) -> anyhow::Result<()> {
-        let in_flight = chain_txs::in_flight(&self.db).await?;
-        if in_flight.is_empty() {
-            return Ok(());
-        }
-        let tip = self.chain.get_height().await?;
-        for chain_tx in in_flight {
+    pub(super) async fn follow_confirmations(&self, tip: u64) -> anyhow::Result<()> {
+        for chain_tx in chain_txs::in_flight(&self.db).await? {
             let txid: mvs::tx::Txid = chain_tx.txid.parse()?;
             match self.chain.get_tx(&txid).await {
                 Ok(info) => {

@@ -19,8 +19,7 @@ const CURSOR: &str = "deposits";
 const BLOCKS_PER_ROUND: u64 = 50;
 
 impl Worker {
-    pub(super) async fn scan_deposits(&self) -> anyhow::Result<()> {
-        let tip = self.chain.get_height().await?;
+    pub(super) async fn scan_deposits(&self, tip: u64) -> anyhow::Result<()> {
         let Some(deepest) = (tip + 1).checked_sub(self.settings.required_confirmations) else {
             return Ok(());
         };

@@ -81,9 +81,11 @@ impl Worker {
     /// One round of work. Errors are about this round only; the next one starts afresh.
     pub async fn round(&self) -> anyhow::Result<()> {
         self.broadcast_due().await?;
-        self.follow_reorganisations().await?;
-        self.follow_confirmations().await?;
-        self.scan_deposits().await?;
+        // One look at the tip serves every step that follows the chain this round.
+        let tip = self.chain.get_height().await?;
+        self.follow_reorganisations(tip).await?;
+        self.follow_confirmations(tip).await?;
+        self.scan_deposits(tip).await?;
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
         self.send_queued().await?;
