@@ -554,3 +554,54 @@ async fn a_reorganised_award_returns_to_pending_and_confirming_again_credits_not
         }
     );
 }
+
+#[tokio::test]
+async fn an_outside_destination_must_be_an_address_of_the_network_and_a_valid_avatar() {
+    let fx = fixture(1_000).await;
+    let nia = fx.customer("nia").await;
+    let award = submit(&fx.db, fx.award(&nia, 100))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5)
+        .await
+        .unwrap();
+    let withdraw = |address: String, avatar: Option<&str>| NewOperation {
+        kind: OperationKind::Withdraw,
+        to: Destination::External {
+            address,
+            avatar: avatar.map(str::to_owned),
+        },
+        ..fx.redeem(&nia, 10)
+    };
+    let mainnet = mvs::keys::PrivateKey::generate(mvs::Network::Mainnet)
+        .address()
+        .to_string();
+    let testnet = mvs::keys::PrivateKey::generate(mvs::Network::Testnet)
+        .address()
+        .to_string();
+    for bad in ["not-an-address".to_owned(), mainnet] {
+        let error = submit(&fx.db, withdraw(bad.clone(), None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, LedgerError::InvalidAddress(a) if *a == bad),
+            "{error:?}"
+        );
+        assert_eq!(error.code(), "invalid_address");
+    }
+    let error = submit(&fx.db, withdraw(testnet.clone(), Some("no spaces allowed")))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "invalid_avatar");
+    assert_eq!(
+        fx.balance(nia.key_id).await.available,
+        100,
+        "refusals change nothing"
+    );
+    assert_eq!(fx.count_operations(OperationKind::Withdraw).await, 0);
+
+    let ok = submit(&fx.db, withdraw(testnet, None)).await.unwrap();
+    assert_eq!(ok.operation().kind, OperationKind::Withdraw);
+}

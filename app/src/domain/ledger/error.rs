@@ -19,6 +19,10 @@ pub enum LedgerError {
     NotFound(&'static str),
     #[error("an adjustment needs a reason")]
     ReasonRequired,
+    #[error("{0} is not an MVS address of this network")]
+    InvalidAddress(String),
+    #[error("{0} is not a valid avatar name")]
+    InvalidAvatar(String),
     #[error("operation {0} cannot move from {1} to {2}")]
     InvalidTransition(i64, &'static str, &'static str),
     #[error(transparent)]
@@ -39,6 +43,8 @@ impl LedgerError {
             LedgerError::PointSystemNotReady => "point_system_not_ready",
             LedgerError::NotFound(_) => "not_found",
             LedgerError::ReasonRequired => "reason_required",
+            LedgerError::InvalidAddress(_) => "invalid_address",
+            LedgerError::InvalidAvatar(_) => "invalid_avatar",
             LedgerError::InvalidTransition(..) => "invalid_transition",
             LedgerError::Vault(_) | LedgerError::Database(_) => "internal",
         }

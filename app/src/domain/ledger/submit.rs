@@ -115,6 +115,33 @@ pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, L
     }
 }
 
+/// An outside destination must be an address the worker can pay: of the sender's network
+/// (a bad one would stop every later transfer from the same sender), and a valid avatar name.
+async fn check_external(
+    conn: &mut AnyConnection,
+    from_key_id: i64,
+    address: &str,
+    avatar: Option<&str>,
+) -> Result<(), LedgerError> {
+    let from: String = sqlx::query_scalar("SELECT address FROM custody_keys WHERE id = $1")
+        .bind(from_key_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(LedgerError::NotFound("sending address"))?;
+    let network = mvs::Address::parse(&from)
+        .ok()
+        .and_then(|a| a.network())
+        .ok_or(LedgerError::NotFound("sending address"))?;
+    if mvs::Address::parse_for(address, network).is_err() {
+        return Err(LedgerError::InvalidAddress(address.to_owned()));
+    }
+    if let Some(name) = avatar {
+        mvs::symbol::AvatarName::parse(name)
+            .map_err(|_| LedgerError::InvalidAvatar(name.to_owned()))?;
+    }
+    Ok(())
+}
+
 async fn find_idempotent(
     conn: &mut AnyConnection,
     request: &NewOperation,
@@ -152,6 +179,9 @@ async fn insert(
         None => return Err(LedgerError::NotFound("point system")),
         Some("confirmed") => {}
         Some(_) => return Err(LedgerError::PointSystemNotReady),
+    }
+    if let Destination::External { address, avatar } = &request.to {
+        check_external(conn, request.from_key_id, address, avatar.as_deref()).await?;
     }
     balances::debit_available(
         conn,
