@@ -1,50 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-
-// The server writes mail as .eml files here (no SMTP_URL in the browser tests).
-const outbox = () => join(process.env.POINTMINT_E2E_DATA_DIR!, "outbox");
-
-/** Undoes quoted-printable soft line breaks and =XX escapes. */
-function decodeQuotedPrintable(text: string): string {
-  return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-/** Waits for the newest mail to `to` whose subject contains `subject`; returns its decoded text. */
-async function waitForMail(to: string, subject: string): Promise<string> {
-  let found = "";
-  await expect
-    .poll(
-      () => {
-        let files: string[] = [];
-        try {
-          files = readdirSync(outbox()).filter((f) => f.endsWith(".eml"));
-        } catch {
-          return false;
-        }
-        const mails = files
-          .map((f) => join(outbox(), f))
-          .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
-          .map((f) => decodeQuotedPrintable(readFileSync(f, "utf8")))
-          .filter((m) => m.includes(`To: ${to}`) && m.includes(subject));
-        found = mails[0] ?? "";
-        return found !== "";
-      },
-      { timeout: 15_000 },
-    )
-    .toBe(true);
-  return found;
-}
-
-function linkIn(mail: string, path: string): string {
-  const match = mail.match(new RegExp(`https?://[^\\s"<]+${path.replace(/[?]/g, "\\?")}[0-9a-f]{64}`));
-  expect(match, `a ${path} link in the mail`).not.toBeNull();
-  return match![0];
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { waitForMail, linkIn, hydrated } from "./support";
 
 test("an operator signs up, confirms the mailed link, logs in and logs out", async ({ page }) => {
   const email = `ann-${Date.now()}@example.com`;

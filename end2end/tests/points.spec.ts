@@ -1,42 +1,6 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-
-// The server writes mail as .eml files here (no SMTP_URL in the browser tests).
-const outbox = () => join(process.env.POINTMINT_E2E_DATA_DIR!, "outbox");
-
-function decodeQuotedPrintable(text: string): string {
-  return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-async function waitForMail(to: string, subject: string): Promise<string> {
-  let found = "";
-  await expect
-    .poll(
-      () => {
-        let files: string[] = [];
-        try {
-          files = readdirSync(outbox()).filter((f) => f.endsWith(".eml"));
-        } catch {
-          return false;
-        }
-        const mails = files
-          .map((f) => join(outbox(), f))
-          .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
-          .map((f) => decodeQuotedPrintable(readFileSync(f, "utf8")))
-          .filter((m) => m.includes(`To: ${to}`) && m.includes(subject));
-        found = mails[0] ?? "";
-        return found !== "";
-      },
-      { timeout: 15_000 },
-    )
-    .toBe(true);
-  return found;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { waitForMail, hydrated } from "./support";
+import { readFileSync } from "node:fs";
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
