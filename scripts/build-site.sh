@@ -10,13 +10,15 @@ if [ "${1:-}" = "--release" ]; then
   wasm_profile=wasm-release; wasm_dir=wasm-release; server_flags=(--release)
 fi
 
-site=target/site
+# Both may point elsewhere (scripts/bench.sh builds a release site beside a developer's one).
+target_dir="${CARGO_TARGET_DIR:-target}"
+site="${POINTMINT_SITE_ROOT:-target/site}"
 pkg="$site/pkg"
 mkdir -p "$pkg"
 
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
 wasm-bindgen --target web --no-typescript --out-name pointmint --out-dir "$pkg" \
-  "target/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+  "$target_dir/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 if [ "$wasm_profile" = wasm-release ]; then
   # wasm-opt from the npm package `binaryen` (Debian's build breaks hydration).
   wasm_opt="$(dirname "$0")/../node_modules/.bin/wasm-opt"

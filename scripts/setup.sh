@@ -35,7 +35,8 @@ if ! command -v chromium >/dev/null; then
 fi
 
 # npm packages: reinstall only when package-lock.json changed since the last install.
-for dir in end2end mvs/crosscheck; do
+# The repository root holds build tools (binaryen's wasm-opt for `build-site.sh --release`).
+for dir in . end2end mvs/crosscheck; do
   [ -f "$dir/package-lock.json" ] || continue
   stamp="$dir/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
