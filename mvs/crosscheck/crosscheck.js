@@ -28,6 +28,18 @@ function pushesOf(script) {
     return [Buffer.from(m[1], 'hex'), Buffer.from(m[2], 'hex')];
 }
 
+// metaversejs' decoder takes the secondary-issue flag (+128) off the threshold byte and
+// reports it as is_secondaryissue, but its encoder writes the threshold field as it finds
+// it: only its builder (Output.setAssetIssue) adds the 128. Put the flag back the way the
+// builder does before re-encoding a decoded transaction.
+function asBuilt(tx) {
+    tx.outputs.forEach((output) => {
+        const a = output.attachment;
+        if (a && a.is_secondaryissue === 1) a.secondaryissue_threshold += 128;
+    });
+    return tx;
+}
+
 function checkTransaction(t) {
     const failures = [];
     // metaversejs takes the network by name ('mainnet' | 'testnet') when decoding.
@@ -38,7 +50,7 @@ function checkTransaction(t) {
     if (txid !== t.txid) failures.push(`txid ${txid} != ${t.txid}`);
 
     // Re-encode with metaversejs (input scripts back to chunks).
-    const again = Metaverse.transaction.decode(t.raw_hex, network);
+    const again = asBuilt(Metaverse.transaction.decode(t.raw_hex, network));
     again.inputs.forEach((input) => { input.script = pushesOf(input.script); });
     const reencoded = again.encode().toString('hex');
     if (reencoded !== t.raw_hex) failures.push('metaversejs re-encoding differs');
@@ -62,7 +74,7 @@ function checkTransaction(t) {
         if (!hash160(pubkey).equals(ownerHash)) failures.push(`input ${i}: public key does not hash to ${prev.address}`);
 
         // SIGHASH_ALL preimage by metaversejs: input i carries the spent P2PKH script, others empty.
-        const signing = Metaverse.transaction.decode(t.raw_hex, network);
+        const signing = asBuilt(Metaverse.transaction.decode(t.raw_hex, network));
         signing.inputs.forEach((inp, j) => { inp.previous_output.address = t.prevouts[j].address; });
         const preimage = Buffer.concat([signing.encode(i), Buffer.from([1, 0, 0, 0])]);
         const digest = sha256d(preimage);

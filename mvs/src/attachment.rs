@@ -70,6 +70,24 @@ pub struct AssetDetail {
 /// Threshold byte meaning "anyone holding the cert may issue more freely" (metaversejs shows -1).
 pub const SECONDARY_ISSUE_FREE: u8 = 127;
 
+/// Added to the threshold byte of an issue output that is a secondary issue (more supply
+/// of an existing symbol): the node's `asset_detail::set_secondaryissue` and metaversejs'
+/// `setAssetIssue(.., is_secondaryissue)` both add 128, and both decoders subtract it.
+pub const SECONDARY_ISSUE_FLAG: u8 = 128;
+
+impl AssetDetail {
+    /// Whether this issue output adds supply to an existing symbol.
+    pub fn is_secondary_issue(&self) -> bool {
+        self.secondaryissue_threshold >= SECONDARY_ISSUE_FLAG
+    }
+
+    /// The policy threshold without the secondary-issue flag: 0 none, 1..=100 percent,
+    /// 127 free.
+    pub fn threshold(&self) -> u8 {
+        self.secondaryissue_threshold & !SECONDARY_ISSUE_FLAG
+    }
+}
+
 /// An MST transfer body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetTransfer {

@@ -195,6 +195,31 @@ pub enum RuleError {
     /// A coinbase submitted as an ordinary transaction.
     #[error("coinbase transactions cannot be broadcast")]
     Coinbase,
+    /// A secondary issue of a symbol nobody issued.
+    #[error("asset {0} does not exist")]
+    AssetNotFound(String),
+    /// A secondary issue of an asset whose policy forbids it (threshold 0), or whose
+    /// detail (decimals, threshold, issuer) differs from the original issue.
+    #[error("asset {symbol}: secondary issue refused: {reason}")]
+    SecondaryIssueRefused {
+        /// Symbol.
+        symbol: String,
+        /// Which rule.
+        reason: String,
+    },
+    /// The issuer does not hold the threshold share of the current supply in the
+    /// transaction's asset inputs.
+    #[error(
+        "asset {symbol}: secondary issue needs {required} held by the issuer, inputs hold {held}"
+    )]
+    SecondaryIssueShareTooLow {
+        /// Symbol.
+        symbol: String,
+        /// Quantity the inputs hold at the asset's address.
+        held: u64,
+        /// threshold% of the current supply, rounded up.
+        required: u64,
+    },
 }
 
 /// What [`check_transaction`] learned about a valid transaction.
@@ -216,6 +241,8 @@ pub struct Accounting {
     pub asset_in: u64,
     /// Asset quantity in outputs (an issue counts its whole supply).
     pub asset_out: u64,
+    /// Whether the issue output is a secondary issue (more of an existing symbol).
+    pub secondary_issue: bool,
 }
 
 /// Checks every rule that depends only on the transaction and the outputs it spends
@@ -349,13 +376,20 @@ pub fn check_transaction(
             }
         }
     }
+    let secondary_issue = issue_output.is_some_and(|i| {
+        matches!(&tx.outputs[i].attachment.body, AttachmentBody::AssetIssue(d) if d.is_secondary_issue())
+    });
     if let Some(issue) = issue_output {
-        // An issue may only sit beside certificates, ETP and messages.
+        // An issue may only sit beside certificates, ETP and messages; a secondary issue
+        // also re-outputs the issuer's share it spends to prove the threshold.
         for (i, o) in tx.outputs.iter().enumerate() {
-            let allowed = matches!(
-                o.attachment.body,
-                AttachmentBody::Etp | AttachmentBody::Message(_) | AttachmentBody::Certificate(_)
-            );
+            let allowed = match o.attachment.body {
+                AttachmentBody::Etp
+                | AttachmentBody::Message(_)
+                | AttachmentBody::Certificate(_) => true,
+                AttachmentBody::AssetTransfer(_) => secondary_issue,
+                _ => false,
+            };
             if i != issue && !allowed {
                 return Err(RuleError::OutputNotAllowedWithIssue(i));
             }
@@ -363,11 +397,14 @@ pub fn check_transaction(
     }
 
     // Quantities are conserved. An issue creates its whole supply from nothing, so a
-    // transaction issuing a symbol cannot also spend that symbol.
-    let conserved = if issue_output.is_some() {
-        asset_in == 0
-    } else {
-        asset_in == asset_out
+    // transaction issuing a symbol cannot also spend that symbol; a secondary issue
+    // creates its volume and moves what it spends unchanged.
+    let conserved = match issue_output {
+        Some(i) if secondary_issue => {
+            asset_in.checked_add(tx.outputs[i].attachment.asset_quantity()) == Some(asset_out)
+        }
+        Some(_) => asset_in == 0,
+        None => asset_in == asset_out,
     };
     if !conserved {
         return Err(RuleError::AssetNotConserved {
@@ -378,7 +415,8 @@ pub fn check_transaction(
     }
 
     let fee = etp_in - etp_out;
-    let issue_part = if issue_output.is_some() {
+    // A secondary issue pays the ordinary fee (metaversejs checks exactly 10,000).
+    let issue_part = if issue_output.is_some() && !secondary_issue {
         MST_ISSUE_FEE - developer_paid.min(MAX_DEVELOPER_SHARE)
     } else {
         0
@@ -399,6 +437,7 @@ pub fn check_transaction(
         issue_output,
         asset_in,
         asset_out,
+        secondary_issue,
     })
 }
 
@@ -443,10 +482,16 @@ pub fn check_asset_detail(d: &crate::attachment::AssetDetail) -> Result<(), Rule
             "symbol, issuer, address and description take {text} bytes (max {MAX_ASSET_DETAIL_TEXT})"
         )));
     }
-    let t = d.secondaryissue_threshold;
-    if !(t <= 100 || t == crate::attachment::SECONDARY_ISSUE_FREE) {
+    let t = d.threshold();
+    let valid = if d.is_secondary_issue() {
+        needs_issue_certificate(t)
+    } else {
+        t <= 100 || t == crate::attachment::SECONDARY_ISSUE_FREE
+    };
+    if !valid {
         return Err(RuleError::BadAssetDetail(format!(
-            "secondary issue threshold {t}"
+            "secondary issue threshold {}",
+            d.secondaryissue_threshold
         )));
     }
     Ok(())

@@ -59,14 +59,19 @@ pub fn attachment_json(output: &Output) -> Value {
             m.insert("symbol".into(), json!(d.symbol));
             m.insert("max_supply".into(), json!(d.max_supply));
             m.insert("precision".into(), json!(d.decimal_number));
+            // As metaversejs' decoder: 127 alone is "free" (-1); a flagged byte loses the
+            // flag (so a free secondary issue, 255, reads 127) and sets is_secondaryissue.
             let threshold: i64 =
                 if d.secondaryissue_threshold == crate::attachment::SECONDARY_ISSUE_FREE {
                     -1
                 } else {
-                    d.secondaryissue_threshold as i64
+                    d.threshold() as i64
                 };
             m.insert("secondaryissue_threshold".into(), json!(threshold));
-            m.insert("is_secondaryissue".into(), json!(d.reserved[0]));
+            m.insert(
+                "is_secondaryissue".into(),
+                json!(u8::from(d.is_secondary_issue())),
+            );
             m.insert("issuer".into(), json!(d.issuer));
             m.insert("address".into(), json!(d.address));
             m.insert("description".into(), json!(d.description));
@@ -114,9 +119,10 @@ pub fn attachment_from_json(v: &Value) -> Option<crate::attachment::Attachment> 
                 decimal_number: n("precision")? as u8,
                 secondaryissue_threshold: match v.get("secondaryissue_threshold")?.as_i64()? {
                     -1 => SECONDARY_ISSUE_FREE,
+                    t if n("is_secondaryissue") == Some(1) => t as u8 | SECONDARY_ISSUE_FLAG,
                     t => t as u8,
                 },
-                reserved: [n("is_secondaryissue").unwrap_or(0) as u8, 0],
+                reserved: [0, 0],
                 issuer: s("issuer")?,
                 address: s("address")?,
                 description: s("description")?,

@@ -6,11 +6,13 @@
 
 mod avatar;
 mod issue;
+mod secondary_issue;
 mod split;
 mod transfer;
 
 pub use avatar::AvatarRegistration;
 pub use issue::{DomainCertificate, MstIssue, SecondaryIssue};
+pub use secondary_issue::MstSecondaryIssue;
 pub use split::EtpSplit;
 pub use transfer::MstTransfer;
 

@@ -83,6 +83,8 @@ pub struct Effects {
     pub certs: Vec<(CertKey, CertRecord)>,
     /// Certificates consumed (a naming certificate used by its issue).
     pub certs_removed: Vec<CertKey>,
+    /// A secondary issue: symbol and the supply it adds.
+    pub supply_increase: Option<(String, u64)>,
     /// Fee paid.
     pub fee: u64,
 }
@@ -160,6 +162,11 @@ impl Ledger {
                 height: location.height,
             };
             self.assets.insert(detail.symbol.clone(), record);
+        }
+        if let Some((symbol, volume)) = &effects.supply_increase {
+            if let Some(record) = self.assets.get_mut(symbol) {
+                record.detail.max_supply += volume;
+            }
         }
         for (key, record) in &effects.avatars {
             if let Some(old) = self.avatars.get(key) {
@@ -260,6 +267,17 @@ impl Overlay {
                 height: 0,
             };
             self.assets.insert(detail.symbol.clone(), record);
+        }
+        if let Some((symbol, volume)) = &effects.supply_increase {
+            let current = self
+                .assets
+                .get(symbol)
+                .or_else(|| ledger.assets.get(symbol))
+                .cloned();
+            if let Some(mut record) = current {
+                record.detail.max_supply += volume;
+                self.assets.insert(symbol.clone(), record);
+            }
         }
         for (key, record) in &effects.avatars {
             let previous = self.avatars.get(key).or_else(|| ledger.avatars.get(key));

@@ -170,7 +170,17 @@ pub fn validate(
         });
     let mut creatable: HashSet<CertKey> = HashSet::new();
     let mut required: Vec<CertKey> = Vec::new();
-    if let Some(detail) = issue {
+    if let Some(detail) = issue.filter(|d| d.is_secondary_issue()) {
+        effects.supply_increase = Some(check_secondary_issue(
+            view,
+            detail,
+            &spent,
+            &spent_certs,
+            network,
+        )?);
+        // The issue certificate is spent and must be re-output (checked below).
+        required.push((detail.symbol.clone(), CertType::Issue));
+    } else if let Some(detail) = issue {
         if view.asset(&detail.symbol).is_some() {
             return Err(RuleError::AssetExists(detail.symbol.clone()));
         }
@@ -253,6 +263,71 @@ pub fn validate(
     effects.spent = tx.inputs.iter().map(|i| i.previous_output).collect();
     effects.created = created_outputs(tx, txid);
     Ok(effects)
+}
+
+/// The registry rules of a secondary issue (the node's `check_secondaryissue_transaction`):
+/// the asset exists and its policy allows more supply; the detail repeats the original's
+/// decimals, threshold and address; the issue certificate is spent; and the asset inputs
+/// held at the asset's address cover threshold% of the current supply (rounded up;
+/// threshold 127 needs no share). Returns the symbol and the volume added.
+fn check_secondary_issue(
+    view: &impl ChainView,
+    detail: &crate::attachment::AssetDetail,
+    spent: &[(&OutPoint, &Output)],
+    spent_certs: &HashSet<CertKey>,
+    network: Network,
+) -> Result<(String, u64), RuleError> {
+    let symbol = detail.symbol.clone();
+    let record = view
+        .asset(&symbol)
+        .ok_or_else(|| RuleError::AssetNotFound(symbol.clone()))?;
+    let original = &record.detail;
+    let refused = |reason: &str| RuleError::SecondaryIssueRefused {
+        symbol: symbol.clone(),
+        reason: reason.to_string(),
+    };
+    let threshold = original.threshold();
+    if !needs_issue_certificate(threshold) {
+        return Err(refused("the asset's policy forbids secondary issue"));
+    }
+    if detail.threshold() != threshold || detail.decimal_number != original.decimal_number {
+        return Err(refused(
+            "decimals or threshold differ from the original issue",
+        ));
+    }
+    if detail.address != original.address {
+        return Err(refused("the new supply must go to the asset's address"));
+    }
+    if !spent_certs.contains(&(symbol.clone(), CertType::Issue)) {
+        return Err(RuleError::CertificateMissing {
+            symbol,
+            cert_type: "issue",
+        });
+    }
+    let supply = original.max_supply;
+    if supply.checked_add(detail.max_supply).is_none() {
+        return Err(RuleError::ValueOverflow);
+    }
+    if threshold != crate::attachment::SECONDARY_ISSUE_FREE {
+        let held: u64 = spent
+            .iter()
+            .filter(|(_, o)| {
+                o.attachment.asset_symbol() == Some(symbol.as_str())
+                    && Address::from_script(&o.script_pubkey, network)
+                        .is_some_and(|a| a.to_string() == original.address)
+            })
+            .map(|(_, o)| o.attachment.asset_quantity())
+            .sum();
+        let required = (supply as u128 * threshold as u128).div_ceil(100) as u64;
+        if held < required {
+            return Err(RuleError::SecondaryIssueShareTooLow {
+                symbol,
+                held,
+                required,
+            });
+        }
+    }
+    Ok((symbol, detail.max_supply))
 }
 
 /// The spendable outputs a transaction creates (`OP_RETURN` outputs are unspendable).

@@ -1,10 +1,11 @@
 //! Transactions built by the crate's builders with fresh random keys, printed with their
 //! spent outputs for `crosscheck/crosscheck.js` (shared by the example and the test).
 
+use mvs::attachment::{cert_status, CertType, Certificate};
 use mvs::attachment::{AssetTransfer, Attachment, AttachmentBody};
 use mvs::builder::{
-    AvatarRegistration, DomainCertificate, MstIssue, MstTransfer, Recipient, SecondaryIssue,
-    Spendable,
+    AvatarRegistration, DomainCertificate, MstIssue, MstSecondaryIssue, MstTransfer, Recipient,
+    SecondaryIssue, Spendable,
 };
 use mvs::consensus::{COIN, MAX_DEVELOPER_SHARE, MIN_TX_FEE};
 use mvs::encoding::Encode;
@@ -151,6 +152,59 @@ pub fn crosscheck_document() -> Value {
         .build()
         .unwrap();
         txs.push(entry("burn", network, &burn, &[&held, &fee_in]));
+
+        // Secondary issue: flagged threshold byte (51 + 128, and 127 + 128 for a free
+        // policy), the issue certificate re-output, the held share re-output.
+        for (name, threshold, shares) in [
+            ("secondary_issue", 51u8, vec![600u64, 400]),
+            ("secondary_issue_free", 127u8, vec![]),
+        ] {
+            let cert = Spendable {
+                outpoint: random_outpoint(),
+                output: Output {
+                    value: 0,
+                    script_pubkey: shop.address().script_pubkey(),
+                    attachment: Attachment::with_dids(
+                        AttachmentBody::Certificate(Certificate {
+                            symbol: "CROSS.CHECK".into(),
+                            owner: "cross-shop".into(),
+                            address: shop.address().to_string(),
+                            cert_type: CertType::Issue,
+                            status: cert_status::AUTO_ISSUE,
+                        }),
+                        "cross-shop",
+                        "",
+                    ),
+                },
+                key: shop.clone(),
+            };
+            let held: Vec<Spendable> = shares
+                .iter()
+                .map(|q| asset(&shop, "CROSS.CHECK", *q))
+                .collect();
+            let fee_in = etp(&fee, 70_000);
+            let more = MstSecondaryIssue {
+                network,
+                symbol: Symbol::parse("CROSS.CHECK").unwrap(),
+                volume: 2_500_000,
+                decimals: 3,
+                threshold,
+                issuer: AvatarName::parse("cross-shop").unwrap(),
+                to: shop.address(),
+                description: "built by the mvs crate".into(),
+                certificate: cert.clone(),
+                asset_inputs: held.clone(),
+                fee_inputs: vec![fee_in.clone()],
+                fee_change: fee.address(),
+                fee: MIN_TX_FEE,
+            }
+            .build()
+            .unwrap();
+            let mut spent: Vec<&Spendable> = vec![&cert];
+            spent.extend(held.iter());
+            spent.push(&fee_in);
+            txs.push(entry(name, network, &more, &spent));
+        }
     }
     json!({ "generator": "mvs crate", "transactions": txs })
 }
