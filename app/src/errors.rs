@@ -87,6 +87,22 @@ pub enum AppError {
     ReasonRequired,
     #[error("The point system is not confirmed on chain yet; wait until it is.")]
     PointSystemNotReady,
+    #[error("Give the key a name (1 to 80 characters).")]
+    InvalidKeyName,
+    #[error("Choose at least one scope from the list.")]
+    InvalidScopes,
+    #[error("Enter an absolute http:// or https:// URL without a user name or password.")]
+    InvalidWebhookUrl,
+    #[error("That host name does not resolve; check the URL.")]
+    WebhookHostUnresolvable,
+    #[error("That URL points to a private, loopback or link-local address; webhooks go only to public addresses.")]
+    PrivateWebhookTarget,
+    #[error("Choose event types from the list.")]
+    InvalidEventTypes,
+    #[error("Keep the description under 200 characters.")]
+    WebhookDescriptionTooLong,
+    #[error("This endpoint is disabled; enable it first.")]
+    WebhookEndpointDisabled,
     #[error("Something went wrong on our side; please try again.")]
     Internal,
 }
@@ -118,6 +134,13 @@ impl AppError {
             AppError::InvalidCustomerName => Some("name"),
             AppError::InvalidAmount | AppError::InsufficientBalance => Some("amount"),
             AppError::ReasonRequired => Some("reason"),
+            AppError::InvalidKeyName => Some("name"),
+            AppError::InvalidScopes => Some("scopes"),
+            AppError::InvalidWebhookUrl
+            | AppError::WebhookHostUnresolvable
+            | AppError::PrivateWebhookTarget => Some("url"),
+            AppError::InvalidEventTypes => Some("event_types"),
+            AppError::WebhookDescriptionTooLong => Some("description"),
             _ => None,
         }
     }
@@ -164,6 +187,14 @@ impl AppError {
             AppError::InsufficientBalance => ("insufficient_balance", None),
             AppError::ReasonRequired => ("reason_required", None),
             AppError::PointSystemNotReady => ("point_system_not_ready", None),
+            AppError::InvalidKeyName => ("invalid_key_name", None),
+            AppError::InvalidScopes => ("invalid_scopes", None),
+            AppError::InvalidWebhookUrl => ("invalid_webhook_url", None),
+            AppError::WebhookHostUnresolvable => ("webhook_host_unresolvable", None),
+            AppError::PrivateWebhookTarget => ("private_webhook_target", None),
+            AppError::InvalidEventTypes => ("invalid_event_types", None),
+            AppError::WebhookDescriptionTooLong => ("webhook_description_too_long", None),
+            AppError::WebhookEndpointDisabled => ("webhook_endpoint_disabled", None),
             AppError::Internal => ("internal", None),
         };
         match number {
@@ -218,6 +249,14 @@ impl AppError {
             ("insufficient_balance", None) => AppError::InsufficientBalance,
             ("reason_required", None) => AppError::ReasonRequired,
             ("point_system_not_ready", None) => AppError::PointSystemNotReady,
+            ("invalid_key_name", None) => AppError::InvalidKeyName,
+            ("invalid_scopes", None) => AppError::InvalidScopes,
+            ("invalid_webhook_url", None) => AppError::InvalidWebhookUrl,
+            ("webhook_host_unresolvable", None) => AppError::WebhookHostUnresolvable,
+            ("private_webhook_target", None) => AppError::PrivateWebhookTarget,
+            ("invalid_event_types", None) => AppError::InvalidEventTypes,
+            ("webhook_description_too_long", None) => AppError::WebhookDescriptionTooLong,
+            ("webhook_endpoint_disabled", None) => AppError::WebhookEndpointDisabled,
             ("internal", None) => AppError::Internal,
             _ => return None,
         };
@@ -237,6 +276,7 @@ impl AppError {
             | AppError::PointSystemExists
             | AppError::AvatarTaken => 409,
             AppError::InsufficientBalance | AppError::PointSystemNotReady => 409,
+            AppError::WebhookEndpointDisabled => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,
             _ => 400,

@@ -64,6 +64,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard/stores/:id/customers/:customer") view=pages::customers::CustomerPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/operations") view=pages::operations::OperationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/settings") view=pages::store_settings::StoreSettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/api-keys") view=pages::api_keys::ApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/webhooks") view=pages::webhooks::WebhooksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id/webhooks/:endpoint") view=pages::webhooks::WebhookEndpointPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -279,6 +279,11 @@ pub fn router(state: AppState) -> Router {
                 provide_context(context_state.api.vault.clone());
                 // The chain client, for pages that look at the chain (symbol taken, confirmations).
                 provide_context(context_state.chain.clone());
+                // Sealer and target policy, for the dashboard's webhook endpoints.
+                provide_context(app::domain::webhooks::WebhookContext {
+                    sealer: context_state.api.sealer.clone(),
+                    allow_private: context_state.api.webhooks.allow_private,
+                });
             },
             move || shell(leptos_options.clone()),
         )

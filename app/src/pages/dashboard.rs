@@ -54,6 +54,10 @@ pub fn DashboardPage() -> impl IntoView {
                                                         <a href=format!("/dashboard/stores/{}/staff", store.id)>"Staff"</a>
                                                         " "
                                                         <a href=format!("/dashboard/stores/{}/settings", store.id)>"Settings"</a>
+                                                        " "
+                                                        <a href=format!("/dashboard/stores/{}/api-keys", store.id)>"API keys"</a>
+                                                        " "
+                                                        <a href=format!("/dashboard/stores/{}/webhooks", store.id)>"Webhooks"</a>
                                                     </td>
                                                 </tr>
                                             }).collect_view()}

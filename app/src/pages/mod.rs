@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod api_keys;
 pub mod customers;
 pub mod dashboard;
 pub mod forms;
@@ -15,6 +16,7 @@ pub mod signup;
 pub mod staff;
 pub mod store_settings;
 pub mod verify_email;
+pub mod webhooks;
 
 use leptos::prelude::*;
 

@@ -4,12 +4,14 @@
 //! Every one has a fixed URL under `/fn/` (the `/api` prefix belongs to the REST API).
 
 pub mod accounts;
+pub mod api_keys;
 pub mod customers;
 pub mod operations;
 pub mod points;
 pub mod staff;
 pub mod store_settings;
 pub mod stores;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod auth;

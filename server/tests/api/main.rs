@@ -11,6 +11,7 @@ mod api_awards;
 mod api_keys;
 mod api_openapi;
 mod csrf;
+mod dashboard_integrations;
 mod dashboard_points;
 mod health;
 mod landing;

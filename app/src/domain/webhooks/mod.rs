@@ -15,3 +15,12 @@ pub mod target;
 
 pub use endpoints::{Endpoint, EventFilter};
 pub use secret::{SecretSealer, WebhookSecret};
+
+/// What the dashboard's webhook server functions need from the running server; the server
+/// provides it as a Leptos context (the REST API has the same in its own state).
+#[derive(Clone, Debug)]
+pub struct WebhookContext {
+    pub sealer: SecretSealer,
+    /// Whether private and loopback targets are accepted (`--webhook-allow-private`).
+    pub allow_private: bool,
+}
