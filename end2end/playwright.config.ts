@@ -28,8 +28,9 @@ export default defineConfig({
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
     },
   },
+  // --webhook-allow-private: the integrations spec's webhook receiver listens on 127.0.0.1.
   webServer: {
-    command: `../target/debug/pointmint serve --addr 127.0.0.1:${port} --data-dir ${dataDir} --site-root ../target/site --devnet-block-interval 500ms`,
+    command: `../target/debug/pointmint serve --addr 127.0.0.1:${port} --data-dir ${dataDir} --site-root ../target/site --devnet-block-interval 500ms --webhook-allow-private`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

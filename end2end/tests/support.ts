@@ -47,3 +47,25 @@ export function linkIn(mail: string, path: string): string {
 export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
+
+/** Signs up, confirms the mailed link and logs in; ends on the dashboard, hydrated. */
+export async function signUpAndLogIn(page: Page, email: string, password: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Repeat the password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("signup-done")).toContainText("Check your mail");
+  const mail = await waitForMail(email, "Confirm your pointmint account");
+  await page.goto(linkIn(mail, "/verify-email?token="));
+  await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my e-mail address" }).click();
+  await expect(page).toHaveURL(/\/login\?verified=1$/);
+  await hydrated(page);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await hydrated(page);
+}
