@@ -39,6 +39,14 @@ pub enum AppError {
     InvalidSlug,
     #[error("Another store already uses that address.")]
     SlugTaken,
+    #[error("Required confirmations must be a whole number from 1 to 1000 (or empty for the platform's setting).")]
+    InvalidConfirmations,
+    #[error("The batch window must be a whole number of milliseconds from 0 to 60000 (or empty for the platform's setting).")]
+    InvalidBatchWindow,
+    #[error("The earn rate must be a number of points greater than 0 (at most 1000000, up to three decimals), like 1 or 2.5.")]
+    InvalidEarnRate,
+    #[error("Enter the order total as an amount greater than 0, like 12.50.")]
+    InvalidOrderTotal,
     #[error("Choose owner, manager or staff.")]
     InvalidRole,
     #[error("This invitation was sent to another e-mail address; log in with that address.")]
@@ -133,6 +141,10 @@ impl AppError {
             AppError::InvalidExternalId => Some("external_id"),
             AppError::InvalidCustomerName => Some("name"),
             AppError::InvalidAmount | AppError::InsufficientBalance => Some("amount"),
+            AppError::InvalidConfirmations => Some("required_confirmations"),
+            AppError::InvalidBatchWindow => Some("batch_window_ms"),
+            AppError::InvalidEarnRate => Some("earn_rate"),
+            AppError::InvalidOrderTotal => Some("order_total"),
             AppError::ReasonRequired => Some("reason"),
             AppError::InvalidKeyName => Some("name"),
             AppError::InvalidScopes => Some("scopes"),
@@ -184,6 +196,10 @@ impl AppError {
             AppError::InvalidExternalId => ("invalid_external_id", None),
             AppError::InvalidCustomerName => ("invalid_customer_name", None),
             AppError::InvalidAmount => ("invalid_amount", None),
+            AppError::InvalidConfirmations => ("invalid_confirmations", None),
+            AppError::InvalidBatchWindow => ("invalid_batch_window", None),
+            AppError::InvalidEarnRate => ("invalid_earn_rate", None),
+            AppError::InvalidOrderTotal => ("invalid_order_total", None),
             AppError::InsufficientBalance => ("insufficient_balance", None),
             AppError::ReasonRequired => ("reason_required", None),
             AppError::PointSystemNotReady => ("point_system_not_ready", None),
@@ -253,6 +269,10 @@ impl AppError {
             ("invalid_scopes", None) => AppError::InvalidScopes,
             ("invalid_webhook_url", None) => AppError::InvalidWebhookUrl,
             ("webhook_host_unresolvable", None) => AppError::WebhookHostUnresolvable,
+            ("invalid_confirmations", None) => AppError::InvalidConfirmations,
+            ("invalid_batch_window", None) => AppError::InvalidBatchWindow,
+            ("invalid_earn_rate", None) => AppError::InvalidEarnRate,
+            ("invalid_order_total", None) => AppError::InvalidOrderTotal,
             ("private_webhook_target", None) => AppError::PrivateWebhookTarget,
             ("invalid_event_types", None) => AppError::InvalidEventTypes,
             ("webhook_description_too_long", None) => AppError::WebhookDescriptionTooLong,

@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reset-password") view=pages::password_reset::ResetPasswordPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/stores/:id") view=pages::store_overview::StoreOverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/staff") view=pages::staff::StaffPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/points") view=pages::points::PointsPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/customers") view=pages::customers::CustomersPage ssr=SsrMode::Async/>

@@ -36,6 +36,8 @@ pub struct AppState {
     pub server: ServerContext,
     /// What the REST API needs (vault, webhook secret sealer, chain client, webhook settings).
     pub api: crate::api::ApiState,
+    /// The platform's confirmation depth and batch window, which stores without their own follow.
+    pub policy: app::domain::store_settings::PlatformPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -142,6 +144,10 @@ impl Application {
             metrics: Arc::new(Metrics::new(settings_dialect(&settings))),
             server,
             api,
+            policy: app::domain::store_settings::PlatformPolicy {
+                required_confirmations: settings.worker.settings.required_confirmations,
+                batch_window_ms: settings.worker.settings.poll_interval.as_millis() as u64,
+            },
         };
         let router = router(state.clone());
         Ok(Self {
@@ -279,6 +285,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(context_state.api.vault.clone());
                 // The chain client, for pages that look at the chain (symbol taken, confirmations).
                 provide_context(context_state.chain.clone());
+                // Platform defaults, for pages that show a store's confirmations (n/N).
+                provide_context(context_state.policy);
                 // Sealer and target policy, for the dashboard's webhook endpoints.
                 provide_context(app::domain::webhooks::WebhookContext {
                     sealer: context_state.api.sealer.clone(),

@@ -148,11 +148,18 @@ pub fn CustomerPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     // The page (forms included) loads once; balance and operations (`live`) are re-read
     // after every movement and while one is under way, without touching what is typed.
+    // `?before=ID` pages back through the history (a plain link: works without JavaScript).
+    let query = use_query_map();
+    let before = move || {
+        query
+            .with(|q| q.get("before"))
+            .and_then(|b| b.parse::<i64>().ok())
+    };
     let data = Resource::new(
-        move || (store_id(), customer_id()),
-        |(store_id, customer_id)| async move {
+        move || (store_id(), customer_id(), before()),
+        |(store_id, customer_id, before)| async move {
             match (store_id, customer_id) {
-                (Some(s), Some(c)) => customer_overview(s, c).await,
+                (Some(s), Some(c)) => customer_overview(s, c, before).await,
                 _ => Err(AppError::NotFound),
             }
         },
@@ -162,15 +169,16 @@ pub fn CustomerPage() -> impl IntoView {
             (
                 store_id(),
                 customer_id(),
+                before(),
                 award.version().get(),
                 redeem.version().get(),
                 adjust.version().get(),
                 tick.get(),
             )
         },
-        |(store_id, customer_id, ..)| async move {
+        |(store_id, customer_id, before, ..)| async move {
             match (store_id, customer_id) {
-                (Some(s), Some(c)) => customer_overview(s, c).await,
+                (Some(s), Some(c)) => customer_overview(s, c, before).await,
                 _ => Err(AppError::NotFound),
             }
         },
@@ -232,6 +240,16 @@ fn state_text(op: &OperationView) -> String {
     }
 }
 
+/// An operation's progress with its confirmations as n/N, N being the store's policy.
+fn progress_text(op: &OperationView, required: u64) -> String {
+    match (op.state.as_str(), op.confirmations, op.height) {
+        ("broadcast", Some(n), _) => format!("Broadcast, in a block: {n}/{required} confirmations"),
+        ("broadcast", None, Some(h)) => format!("Broadcast, in block {h}: waiting for {required} confirmations"),
+        ("broadcast", None, None) => format!("Broadcast, waiting for a block: 0/{required} confirmations"),
+        _ => state_text(op),
+    }
+}
+
 fn customer_view(
     data: CustomerPageView,
     award: ServerAction<MovePoints>,
@@ -243,6 +261,7 @@ fn customer_view(
     let customer_id = data.customer.id;
     let role = data.store.role;
     let confirmed_ps = data.point_system.as_ref().is_some_and(|p| p.is_confirmed());
+    let earn_rate = data.earn_rate.clone();
     let symbol = data
         .point_system
         .as_ref()
@@ -286,9 +305,9 @@ fn customer_view(
                 }.into_any()
             } else {
                 view! {
-                    {move_form(award, store_id, customer_id, "award", "Award points", false)}
-                    {(role >= Role::Manager).then(|| move_form(redeem, store_id, customer_id, "redeem", "Redeem points", false))}
-                    {(role >= Role::Manager).then(|| move_form(adjust, store_id, customer_id, "adjust", "Adjust points", true))}
+                    {move_form(award, store_id, customer_id, "award", "Award points", false, Some(earn_rate.clone()))}
+                    {(role >= Role::Manager).then(|| move_form(redeem, store_id, customer_id, "redeem", "Redeem points", false, None))}
+                    {(role >= Role::Manager).then(|| move_form(adjust, store_id, customer_id, "adjust", "Adjust points", true, None))}
                     {(role < Role::Manager).then(|| view! { <p class="hint">"Redeeming and adjusting need a manager or owner."</p> })}
                 }.into_any()
             }}
@@ -296,7 +315,7 @@ fn customer_view(
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match live.await {
-                        Ok(data) => operations_table(data.operations),
+                        Ok(data) => operations_table(data),
                         Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -306,7 +325,16 @@ fn customer_view(
     .into_any()
 }
 
-fn operations_table(operations: Vec<OperationView>) -> AnyView {
+fn operations_table(data: CustomerPageView) -> AnyView {
+    let required = data.required_confirmations;
+    let operations = data.operations;
+    let here = format!("/dashboard/stores/{}/customers/{}", data.store.id, data.customer.id);
+    let pages = view! {
+        <nav class="pages" aria-label="Operation history pages">
+            {data.before.is_some().then(|| view! { <a href=here.clone() data-testid="history-newest">"← Newest operations"</a> " " })}
+            {data.older.map(|id| view! { <a rel="next" href=format!("{here}?before={id}") data-testid="history-older">"Older operations →"</a> })}
+        </nav>
+    };
     view! {
             {if operations.is_empty() {
                 view! { <p data-testid="no-operations">"No operations yet."</p> }.into_any()
@@ -316,7 +344,7 @@ fn operations_table(operations: Vec<OperationView>) -> AnyView {
                         <thead><tr><th>"#"</th><th>"Kind"</th><th>"Points"</th><th>"Progress"</th><th>"Transaction"</th></tr></thead>
                         <tbody>
                             {operations.into_iter().map(|op| {
-                                let text = state_text(&op);
+                                let text = progress_text(&op, required);
                                 let sign = if op.incoming { "+" } else { "−" };
                                 view! {
                                     <tr data-operation-id=op.id data-state=op.state.clone()>
@@ -332,6 +360,7 @@ fn operations_table(operations: Vec<OperationView>) -> AnyView {
                     </table>
                 }.into_any()
             }}
+            {pages}
     }
     .into_any()
 }
@@ -343,6 +372,8 @@ fn move_form(
     kind: &'static str,
     title: &'static str,
     adjust: bool,
+    // For awards: the store's earn rate, offered as "order total -> points".
+    earn_rate: Option<String>,
 ) -> impl IntoView {
     let error = form_error(action);
     // After a post without JavaScript, `?form=` names the form that `?error=` belongs to.
@@ -372,8 +403,20 @@ fn move_form(
                     </label>
                 })}
                 <label for=amount_id.clone()>{format!("Points to {kind}")}</label>
-                <input id=amount_id type="number" name="amount" min="1" required/>
+                <input id=amount_id type="number" name="amount" min="1" required=earn_rate.is_none()/>
                 <FieldError error field="amount"/>
+                {earn_rate.map(|rate| {
+                    let total_id = format!("{kind}-order-total");
+                    view! {
+                        <label for=total_id.clone()>"Or the order total"</label>
+                        <input id=total_id.clone() type="text" inputmode="decimal" name="order_total" placeholder="12.50"
+                            aria-describedby=format!("{total_id}-hint")/>
+                        <p class="hint" id=format!("{total_id}-hint") data-testid="earn-rate">
+                            {format!("With points left empty, the order total earns {rate} points per currency unit (rounded down).")}
+                        </p>
+                        <FieldError error field="order_total"/>
+                    }
+                })}
                 {adjust.then(|| view! {
                     <label>"Reason" <input type="text" name="reason" maxlength="200" required/></label>
                     <FieldError error field="reason"/>

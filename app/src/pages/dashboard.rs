@@ -41,7 +41,7 @@ pub fn DashboardPage() -> impl IntoView {
                                         <tbody>
                                             {stores.into_iter().map(|store| view! {
                                                 <tr data-store-id=store.id>
-                                                    <td>{store.name}</td>
+                                                    <td><a href=format!("/dashboard/stores/{}", store.id) data-testid="store-overview-link">{store.name}</a></td>
                                                     <td>{store.slug}</td>
                                                     <td>{store.role.as_str()}</td>
                                                     <td>

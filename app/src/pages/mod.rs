@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod chart;
 pub mod api_keys;
 pub mod customers;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod password_reset;
 pub mod points;
 pub mod signup;
 pub mod staff;
+pub mod store_overview;
 pub mod store_settings;
 pub mod verify_email;
 pub mod webhooks;

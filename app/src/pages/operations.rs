@@ -62,6 +62,13 @@ fn operations_view(data: OperationsPageView, kind: String, state: String) -> Any
         &state,
     );
     let filtered = !kind.is_empty() || !state.is_empty();
+    let required = data.required_confirmations;
+    // n/N for operations under way; the block for confirmed ones.
+    let progress = move |r: &crate::server_fns::operations::OperationRow| match (r.state.as_str(), r.confirmations) {
+        ("broadcast", Some(n)) => format!(" ({n}/{required} confirmations)"),
+        ("broadcast", None) => format!(" (waiting for {required} confirmations)"),
+        (_, _) => r.height.map(|h| format!(" (block {h})")).unwrap_or_default(),
+    };
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">
@@ -102,7 +109,7 @@ fn operations_view(data: OperationsPageView, kind: String, state: String) -> Any
                                     <td>{r.amount}</td>
                                     <td>{r.from.clone()}</td>
                                     <td>{r.to.clone()}</td>
-                                    <td>{r.state.clone()} {r.height.map(|h| format!(" (block {h})"))}</td>
+                                    <td data-testid="operation-progress">{r.state.clone()} {progress(&r)}</td>
                                     <td>{r.txid.clone().map(|t| view! { <code>{t}</code> })}</td>
                                     <td>{r.reason.clone().or(r.error.clone()).unwrap_or_default()}</td>
                                 </tr>

@@ -75,6 +75,9 @@ pub fn PointsPage() -> impl IntoView {
 fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>) -> AnyView {
     let store_id = data.store.id;
     let role = data.store.role;
+    let (depth, required) = (data.issue_confirmations, data.required_confirmations);
+    // Managers and owners may issue more once the point system is on chain.
+    let issue_more = data.point_system.as_ref().filter(|p| p.is_confirmed() && role >= Role::Manager).map(|p| p.secondary_issue);
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">
@@ -82,13 +85,14 @@ fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>
             <h1>"Points of " {data.store.name.clone()}</h1>
             <Notice flag="registered">"Point system registered. It is being issued on the chain now."</Notice>
             {match data.point_system {
-                Some(point_system) => status_view(point_system).into_any(),
+                Some(point_system) => status_view(point_system, depth, required).into_any(),
                 None if role >= Role::Manager => register_form(store_id, register).into_any(),
                 None => view! {
                     <p data-testid="no-point-system">"This store has no point system yet. A manager or owner can register one."</p>
                 }
                 .into_any(),
             }}
+            {issue_more.map(|threshold| view! { <super::secondary_issue::SecondaryIssueForm store_id threshold/> })}
         </section>
     }
     .into_any()
@@ -111,12 +115,18 @@ fn secondary_issue_label(threshold: u8) -> String {
     }
 }
 
-fn status_view(p: PointSystemView) -> impl IntoView {
+fn status_view(p: PointSystemView, depth: Option<u64>, required: u64) -> impl IntoView {
     let status = p.status.clone();
+    // n/N while the issue is in a block but not yet deep enough.
+    let progress = (status == "broadcast").then(|| match depth {
+        Some(n) => format!("{n}/{required} confirmations"),
+        None => format!("0/{required} confirmations"),
+    });
     view! {
         <h2>{p.name.clone()} " (" <span data-testid="point-symbol">{p.symbol.clone()}</span> ")"</h2>
         <section class="point-system-status" aria-live="polite" data-testid="point-system-status" data-status=status.clone()>
-            <p>"Status: " <strong data-testid="point-system-state">{status_label(&status)}</strong></p>
+            <p>"Status: " <strong data-testid="point-system-state">{status_label(&status)}</strong>
+                {progress.map(|text| view! { " " <span data-testid="issue-confirmations">{text}</span> })}</p>
             {(!p.is_confirmed()).then(|| view! { <p class="hint">"This page updates by itself until the issue is confirmed."</p> })}
             {p.issue_txid.clone().map(|txid| view! { <p>"Issue transaction: " <code data-testid="issue-txid">{txid}</code></p> })}
         </section>

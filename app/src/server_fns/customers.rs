@@ -28,6 +28,7 @@ use crate::{
             Amount, Balance, Operation, OperationKind,
         },
         membership::require_member,
+        store_settings::{self, OrderTotal, PlatformPolicy},
     },
     models::Role,
     server_fns::{
@@ -94,8 +95,21 @@ pub struct CustomerPageView {
     pub available: u64,
     pub pending_in: u64,
     pub confirmed: u64,
+    /// The newest operations, or those older than `before`, [`HISTORY_PAGE`] at most.
     pub operations: Vec<OperationView>,
+    /// Depth at which an operation counts as confirmed (the store's policy, else the
+    /// platform's): the N of the n/N shown for operations under way.
+    pub required_confirmations: u64,
+    /// The cursor this page was asked for (`None`: the newest operations).
+    pub before: Option<i64>,
+    /// Id to pass as `before` for the next older page, if there are older operations.
+    pub older: Option<i64>,
+    /// The store's default earn rate in points per currency unit (`1.5`), for the award form.
+    pub earn_rate: String,
 }
+
+/// Operations shown per page of a customer's history.
+pub const HISTORY_PAGE: i64 = 50;
 
 #[cfg(feature = "ssr")]
 fn customers_page(store_id: i64) -> String {
@@ -260,11 +274,13 @@ async fn add_confirmations(operations: &mut [OperationView]) {
     }
 }
 
-/// One customer: balance and the latest operations.
+/// One customer: balance and a page of operations, newest first (`before`: only those with
+/// a smaller id, the cursor of the "older operations" link).
 #[server(prefix = "/fn", endpoint = "customer_overview")]
 pub async fn customer_overview(
     store_id: i64,
     customer_id: i64,
+    before: Option<i64>,
 ) -> Result<CustomerPageView, AppError> {
     answer(
         async {
@@ -273,17 +289,25 @@ pub async fn customer_overview(
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
             let (customer, key_id, address) = store_customer(&ctx, store.id, customer_id).await?;
             let point_system = PointSystem::of_store(&ctx.db, store.id).await.map_err(ledger_to_app)?;
+            let settings = store_settings::load(&ctx.db, store.id).await?;
+            let required_confirmations = settings.confirmations_needed(PlatformPolicy::current()?);
+            let mut older = None;
             let (balance, operations) = match &point_system {
                 Some(p) => {
                     let balance = Balance::fetch(&ctx.db, key_id, p.id).await?;
                     let rows = sqlx::query(&format!(
                         "SELECT {COLUMNS} FROM operations WHERE point_system_id = $1 AND (from_key_id = $2 OR to_key_id = $2) \
-                         ORDER BY id DESC LIMIT 50"
+                         AND id < $3 ORDER BY id DESC LIMIT $4"
                     ))
                     .bind(p.id)
                     .bind(key_id)
+                    .bind(before.unwrap_or(i64::MAX))
+                    .bind(HISTORY_PAGE + 1)
                     .fetch_all(ctx.db.pool())
                     .await?;
+                    // One row more than a page tells whether older ones exist.
+                    let more = rows.len() as i64 > HISTORY_PAGE;
+                    let rows = &rows[..rows.len().min(HISTORY_PAGE as usize)];
                     let operations = rows
                         .iter()
                         .map(|row| {
@@ -304,6 +328,9 @@ pub async fn customer_overview(
                         })
                         .collect::<Result<Vec<OperationView>, sqlx::Error>>()?;
                     let mut operations = operations;
+                    if more {
+                        older = operations.last().map(|op| op.id);
+                    }
                     add_confirmations(&mut operations).await;
                     (balance, operations)
                 }
@@ -319,6 +346,10 @@ pub async fn customer_overview(
                 pending_in: balance.pending_in,
                 confirmed: balance.confirmed,
                 operations,
+                required_confirmations,
+                before,
+                older,
+                earn_rate: settings.earn_rate.to_string(),
             })
         }
         .await,
@@ -335,6 +366,7 @@ pub async fn move_points(
     amount: String,
     direction: Option<String>,
     reason: Option<String>,
+    order_total: Option<String>,
 ) -> Result<i64, AppError> {
     let form_page = crate::urls::with_query(&customer_page(store_id, customer_id), "form", &kind);
     let result = async {
@@ -357,7 +389,17 @@ pub async fn move_points(
             .await
             .map_err(ledger_to_app)?
             .ok_or(AppError::PointSystemNotReady)?;
-        let amount = Amount::parse(amount.trim()).map_err(|_| AppError::InvalidAmount)?;
+        // An award may give the order total instead of points: the store's earn rate turns
+        // it into points (rounded down).
+        let order_total = order_total.filter(|t| !t.trim().is_empty());
+        let amount = match order_total {
+            Some(total) if kind == OperationKind::Award && amount.trim().is_empty() => {
+                let total = OrderTotal::parse(&total)?;
+                let rate = store_settings::load(&ctx.db, store.id).await?.earn_rate;
+                Amount::new(rate.points_for(total)).map_err(|_| AppError::InvalidOrderTotal)?
+            }
+            _ => Amount::parse(amount.trim()).map_err(|_| AppError::InvalidAmount)?,
+        };
         let reason = reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());

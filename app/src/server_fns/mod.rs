@@ -9,6 +9,7 @@ pub mod customers;
 pub mod operations;
 pub mod points;
 pub mod staff;
+pub mod store_overview;
 pub mod store_settings;
 pub mod stores;
 pub mod webhooks;

@@ -11,7 +11,12 @@ use crate::{
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{context::ServerContext, db::Database, membership::require_member},
+    domain::{
+        context::ServerContext,
+        db::Database,
+        membership::require_member,
+        store_settings::{self, PlatformPolicy},
+    },
     models::Role,
     server_fns::{auth, respond::answer},
 };
@@ -41,6 +46,8 @@ pub struct OperationRow {
     pub height: Option<i64>,
     pub reason: Option<String>,
     pub error: Option<String>,
+    /// For a broadcast operation already in a block: its depth so far (the page fills it in).
+    pub confirmations: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +55,8 @@ pub struct OperationsPageView {
     pub me: OperatorView,
     pub store: StoreSummary,
     pub rows: Vec<OperationRow>,
+    /// The store's confirmation depth (its own, else the platform's): the N of n/N.
+    pub required_confirmations: u64,
 }
 
 /// Keeps a filter only if it names a known kind or state.
@@ -112,10 +121,41 @@ pub async fn query_operations(
                 height: r.try_get(11)?,
                 reason: r.try_get(12)?,
                 error: r.try_get(13)?,
+                confirmations: None,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(AppError::from)
+}
+
+/// Fills in the depth of the newest broadcast operations that are in a block (asks the
+/// node, briefly; without an answer the page goes on without depths).
+#[cfg(feature = "ssr")]
+async fn add_depths(rows: &mut [OperationRow]) {
+    use crate::server_fns::points::CHAIN_WAIT;
+    let waiting: Vec<usize> = (0..rows.len())
+        .filter(|i| rows[*i].state == "broadcast" && rows[*i].txid.is_some())
+        .take(20)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let Some(chain) = use_context::<mvs::rpc::Client>() else {
+        return;
+    };
+    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else {
+        return;
+    };
+    for i in waiting {
+        let Some(Ok(txid)) = rows[i].txid.as_deref().map(str::parse::<mvs::tx::Txid>) else {
+            continue;
+        };
+        if let Ok(Ok(info)) = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await {
+            if info.height > 0 && info.height <= tip {
+                rows[i].confirmations = Some(tip - info.height + 1);
+            }
+        }
+    }
 }
 
 /// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is defused for spreadsheets.
@@ -174,7 +214,10 @@ pub async fn store_operations(
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
-            let rows = query_operations(&ctx.db, store.id, &kind, &state, PAGE_LIMIT).await?;
+            let mut rows = query_operations(&ctx.db, store.id, &kind, &state, PAGE_LIMIT).await?;
+            let settings = store_settings::load(&ctx.db, store.id).await?;
+            let required_confirmations = settings.confirmations_needed(PlatformPolicy::current()?);
+            add_depths(&mut rows).await;
             Ok(OperationsPageView {
                 me: OperatorView {
                     id: operator.id,
@@ -182,6 +225,7 @@ pub async fn store_operations(
                 },
                 store,
                 rows,
+                required_confirmations,
             })
         }
         .await,

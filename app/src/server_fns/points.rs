@@ -59,6 +59,10 @@ pub struct PointsPageView {
     pub me: OperatorView,
     pub store: StoreSummary,
     pub point_system: Option<PointSystemView>,
+    /// The issue transaction's depth so far, while it is broadcast and in a block.
+    pub issue_confirmations: Option<u64>,
+    /// The store's confirmation depth (its own, else the platform's): the N of n/N.
+    pub required_confirmations: u64,
 }
 
 #[cfg(feature = "ssr")]
@@ -211,6 +215,16 @@ fn parse_spec(
     })
 }
 
+/// Depth of a transaction in the chain, if the node answers quickly and it is in a block.
+#[cfg(feature = "ssr")]
+async fn issue_depth(txid: &str) -> Option<u64> {
+    let chain = use_context::<mvs::rpc::Client>()?;
+    let txid: mvs::tx::Txid = txid.parse().ok()?;
+    let tip = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await.ok()?.ok()?;
+    let info = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await.ok()?.ok()?;
+    (info.height > 0 && info.height <= tip).then(|| tip - info.height + 1)
+}
+
 /// The store and its point system (if any), for any member of the store.
 #[server(prefix = "/fn", endpoint = "points_overview")]
 pub async fn points_overview(store_id: i64) -> Result<PointsPageView, AppError> {
@@ -222,6 +236,16 @@ pub async fn points_overview(store_id: i64) -> Result<PointsPageView, AppError> 
             let point_system = PointSystem::of_store(&ctx.db, store.id)
                 .await
                 .map_err(ledger_error)?;
+            let settings = crate::domain::store_settings::load(&ctx.db, store.id).await?;
+            let required_confirmations = settings
+                .confirmations_needed(crate::domain::store_settings::PlatformPolicy::current()?);
+            let issue_confirmations = match &point_system {
+                Some(p) if p.status == "broadcast" => match p.issue_txid.as_deref() {
+                    Some(txid) => issue_depth(txid).await,
+                    None => None,
+                },
+                _ => None,
+            };
             Ok(PointsPageView {
                 me: OperatorView {
                     id: operator.id,
@@ -229,6 +253,8 @@ pub async fn points_overview(store_id: i64) -> Result<PointsPageView, AppError> 
                 },
                 store,
                 point_system: point_system.map(Into::into),
+                issue_confirmations,
+                required_confirmations,
             })
         }
         .await,

@@ -1,4 +1,5 @@
-//! Following broadcast transactions to the required depth, and noticing when one vanishes.
+//! Following broadcast transactions to the required depth (the store's own, else the
+//! platform's), and noticing when one vanishes.
 
 use mvs::rpc::codes;
 
@@ -59,14 +60,21 @@ impl Worker {
 
     /// Confirms what is deep enough; rebroadcasts what the node no longer knows.
     pub(super) async fn follow_confirmations(&self, tip: u64) -> anyhow::Result<()> {
+        // Stores may ask for their own depth; everything else (fee splits, stores that
+        // never chose) follows the platform's setting.
+        let overrides = app::domain::store_settings::confirmation_overrides(&self.db).await?;
         for chain_tx in chain_txs::in_flight(&self.db).await? {
             let txid: mvs::tx::Txid = chain_tx.txid.parse()?;
+            let required = chain_tx
+                .point_system_id
+                .and_then(|id| overrides.get(&id).copied())
+                .unwrap_or(self.settings.required_confirmations);
             match self.chain.get_tx(&txid).await {
                 Ok(info) => {
                     let depth = confirmations(tip, info.height);
-                    if depth >= self.settings.required_confirmations {
+                    if depth >= required {
                         chain_txs::mark_confirmed(&self.db, &chain_tx, info.height as i64).await?;
-                        tracing::info!(txid = %chain_tx.txid, height = info.height, depth, "confirmed");
+                        tracing::info!(txid = %chain_tx.txid, height = info.height, depth, required, "confirmed");
                     } else {
                         let height = (info.height > 0).then_some(info.height as i64);
                         chain_txs::record_height(&self.db, &chain_tx, height).await?;

@@ -4,6 +4,8 @@
 //! single output, independent transactions (and several workers) would queue behind each
 //! other's unconfirmed change; with a pool each finds an output of its own.
 
+// The dashboard shows the same status, so it lives where the app crate can reach it.
+pub use app::domain::fee_wallet::{status, FeeWalletStatus, LOW_BALANCE};
 use mvs::{
     builder::EtpSplit,
     consensus::{AVATAR_REGISTER_FEE, COIN, MIN_TX_FEE, MST_ISSUE_FEE},
@@ -21,37 +23,8 @@ use super::{
 pub const POOL_OUTPUT: u64 = COIN / 10;
 /// Pool size the worker tops up to.
 pub const POOL_TARGET: usize = 32;
-/// Below this the operator is warned: it pays for fewer than two point-system issues.
-pub const LOW_BALANCE: u64 = 2 * (MST_ISSUE_FEE + AVATAR_REGISTER_FEE);
 /// Kept whole in the large output so point systems can still be issued.
 const ISSUE_RESERVE: u64 = MST_ISSUE_FEE + AVATAR_REGISTER_FEE + MIN_TX_FEE;
-
-/// What the fee wallet holds, as the node sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FeeWalletStatus {
-    pub address: String,
-    /// Satoshi in unspent outputs (pending ones included).
-    pub balance: u64,
-    /// Unspent outputs.
-    pub outputs: usize,
-    /// `balance` is below [`LOW_BALANCE`].
-    pub low: bool,
-}
-
-/// The fee wallet's balance and output count, with the low-balance flag.
-pub async fn status(
-    chain: &mvs::rpc::Client,
-    address: &str,
-) -> Result<FeeWalletStatus, mvs::rpc::RpcError> {
-    let utxos = chain.list_etp_utxos(address).await?;
-    let balance = utxos.iter().map(|u| u.value).sum();
-    Ok(FeeWalletStatus {
-        address: address.to_owned(),
-        balance,
-        outputs: utxos.len(),
-        low: balance < LOW_BALANCE,
-    })
-}
 
 impl Worker {
     pub(super) async fn maintain_fee_pool(&self) -> anyhow::Result<()> {

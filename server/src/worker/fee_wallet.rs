@@ -5,7 +5,7 @@ use app::domain::{
     db::Database,
 };
 
-const ROLE: &str = "fee_wallet";
+use app::domain::fee_wallet::ROLE;
 
 /// The fee wallet's key and address.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,12 +42,7 @@ impl FeeWallet {
     }
 
     async fn find(db: &Database) -> anyhow::Result<Option<FeeWallet>> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT k.id, k.address FROM platform_keys p JOIN custody_keys k ON k.id = p.key_id WHERE p.role = $1",
-        )
-        .bind(ROLE)
-        .fetch_optional(db.pool())
-        .await?;
+        let row = app::domain::fee_wallet::find(db).await?;
         Ok(row.map(|(key_id, address)| FeeWallet { key_id, address }))
     }
 }

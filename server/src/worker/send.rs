@@ -47,25 +47,37 @@ impl Worker {
         Ok(built)
     }
 
+    /// Lanes with queued operations that are due. A store with its own batch window waits
+    /// until its oldest queued operation of the lane is that old, so the operations that
+    /// arrive meanwhile share one transaction; a store without one follows the platform's
+    /// window, which is the pause between rounds.
     async fn lanes(&self) -> anyhow::Result<Vec<Lane>> {
+        let now_ms = app::domain::clock::now_millis();
         let rows = sqlx::query(
-            "SELECT DISTINCT o.point_system_id, p.symbol, o.from_key_id, k.address \
+            "SELECT o.point_system_id, p.symbol, o.from_key_id, k.address, MIN(o.created_at), s.batch_window_ms \
              FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
+             JOIN stores s ON s.id = p.store_id \
              JOIN custody_keys k ON k.id = o.from_key_id \
-             WHERE o.state = 'queued' AND p.status = 'confirmed' LIMIT 100",
+             WHERE o.state = 'queued' AND p.status = 'confirmed' \
+             GROUP BY o.point_system_id, p.symbol, o.from_key_id, k.address, s.batch_window_ms LIMIT 100",
         )
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Lane {
-                    point_system_id: r.try_get(0)?,
-                    symbol: r.try_get(1)?,
-                    from_key_id: r.try_get(2)?,
-                    from_address: r.try_get(3)?,
-                })
-            })
-            .collect()
+        let mut lanes = Vec::new();
+        for r in &rows {
+            let oldest: i64 = r.try_get(4)?;
+            let window: Option<i64> = r.try_get(5)?;
+            if !window_elapsed(oldest, window, now_ms) {
+                continue;
+            }
+            lanes.push(Lane {
+                point_system_id: r.try_get(0)?,
+                symbol: r.try_get(1)?,
+                from_key_id: r.try_get(2)?,
+                from_address: r.try_get(3)?,
+            });
+        }
+        Ok(lanes)
     }
 
     /// One batch for one lane. `Ok(false)` when another worker took the operations or the
@@ -163,6 +175,17 @@ impl Worker {
     }
 }
 
+/// Whether a lane whose oldest queued operation was created at `oldest` (unix seconds) may
+/// be batched now under the store's window (`None`: no wait of its own). Creation times are
+/// whole seconds, so the wait is counted from the end of that second: never shorter than
+/// the window, at most a second longer.
+fn window_elapsed(oldest: i64, window_ms: Option<i64>, now_ms: i64) -> bool {
+    match window_ms {
+        None | Some(0) => true,
+        Some(window) => now_ms >= (oldest + 1) * 1000 + window,
+    }
+}
+
 /// The output an operation asks for: an address, or an avatar bound to its address.
 fn recipient(op: &Operation) -> anyhow::Result<Recipient> {
     let address = Address::parse(&op.to_address)
@@ -192,4 +215,17 @@ pub(super) fn spendables(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_elapsed;
+
+    #[test]
+    fn a_store_window_holds_its_lane_back() {
+        assert!(window_elapsed(10, None, 10_000), "no window of its own");
+        assert!(!window_elapsed(10, Some(2000), 12_999));
+        assert!(window_elapsed(10, Some(2000), 13_000));
+        assert!(window_elapsed(10, Some(0), 10_000), "a zero window sends at once");
+    }
 }

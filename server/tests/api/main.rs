@@ -13,6 +13,7 @@ mod api_openapi;
 mod csrf;
 mod dashboard_integrations;
 mod dashboard_points;
+mod dashboard_settings;
 mod health;
 mod landing;
 mod ledger;
