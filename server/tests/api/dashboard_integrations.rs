@@ -614,6 +614,30 @@ async fn send_test_event_and_redeliver_reach_the_receiver_and_show_in_the_delive
         "{html}"
     );
 
+    // The log comes in pages of 20, newest first, with a link to the older ones.
+    let db = db(&app).await;
+    for _ in 0..20 {
+        app::domain::webhooks::deliveries::send_test(&db, store_id, endpoint_id)
+            .await
+            .unwrap();
+    }
+    db.close().await;
+    let (_, _, html) = ann.page(&page).await;
+    assert_eq!(html.matches("<tr data-delivery=").count(), 20, "{html}");
+    let older = html
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.contains("?before="))
+        .unwrap_or_else(|| panic!("a link to older deliveries: {html}"))
+        .to_owned();
+    let (_, _, html) = ann.page(&older).await;
+    assert_eq!(html.matches("<tr data-delivery=").count(), 2, "{html}");
+    assert!(
+        html.contains(&format!("data-delivery=\"{delivery}\"")),
+        "the first delivery is on the last page"
+    );
+    assert!(!html.contains("?before="), "no page after the last: {html}");
+
     // Disabled endpoints get no test event; enabled again, they do.
     let posted = ann
         .submit(
