@@ -83,6 +83,14 @@ pub enum AppError {
     PointSystemExists,
     #[error("That avatar is already registered; choose another.")]
     AvatarTaken,
+    #[error("That is not an MVS address of this network.")]
+    InvalidAddress,
+    #[error("No avatar with that name exists on the chain.")]
+    UnknownAvatar,
+    #[error("Nobody with that e-mail address has a points wallet here.")]
+    UnknownRecipient,
+    #[error("These points are already yours; choose someone else.")]
+    SendToSelf,
     #[error("Give the customer an id from your shop (1 to 100 characters).")]
     InvalidExternalId,
     #[error("Keep the customer's name under 100 characters.")]
@@ -141,6 +149,10 @@ impl AppError {
             AppError::InvalidExternalId => Some("external_id"),
             AppError::InvalidCustomerName => Some("name"),
             AppError::InvalidAmount | AppError::InsufficientBalance => Some("amount"),
+            AppError::InvalidAddress
+            | AppError::UnknownAvatar
+            | AppError::UnknownRecipient
+            | AppError::SendToSelf => Some("to"),
             AppError::InvalidConfirmations => Some("required_confirmations"),
             AppError::InvalidBatchWindow => Some("batch_window_ms"),
             AppError::InvalidEarnRate => Some("earn_rate"),
@@ -193,6 +205,10 @@ impl AppError {
             AppError::InvalidSecondaryIssue => ("invalid_secondary_issue", None),
             AppError::PointSystemExists => ("point_system_exists", None),
             AppError::AvatarTaken => ("avatar_taken", None),
+            AppError::InvalidAddress => ("invalid_address", None),
+            AppError::UnknownAvatar => ("unknown_avatar", None),
+            AppError::UnknownRecipient => ("unknown_recipient", None),
+            AppError::SendToSelf => ("send_to_self", None),
             AppError::InvalidExternalId => ("invalid_external_id", None),
             AppError::InvalidCustomerName => ("invalid_customer_name", None),
             AppError::InvalidAmount => ("invalid_amount", None),
@@ -259,6 +275,10 @@ impl AppError {
             ("invalid_secondary_issue", None) => AppError::InvalidSecondaryIssue,
             ("point_system_exists", None) => AppError::PointSystemExists,
             ("avatar_taken", None) => AppError::AvatarTaken,
+            ("invalid_address", None) => AppError::InvalidAddress,
+            ("unknown_avatar", None) => AppError::UnknownAvatar,
+            ("unknown_recipient", None) => AppError::UnknownRecipient,
+            ("send_to_self", None) => AppError::SendToSelf,
             ("invalid_external_id", None) => AppError::InvalidExternalId,
             ("invalid_customer_name", None) => AppError::InvalidCustomerName,
             ("invalid_amount", None) => AppError::InvalidAmount,

@@ -68,6 +68,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard/stores/:id/api-keys") view=pages::api_keys::ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/webhooks") view=pages::webhooks::WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/stores/:id/webhooks/:endpoint") view=pages::webhooks::WebhookEndpointPage ssr=SsrMode::Async/>
+                    <Route path=path!("/wallet") view=pages::wallet::WalletPage ssr=SsrMode::Async/>
+                    <Route path=path!("/wallet/sign-in") view=pages::wallet::WalletSignInPage/>
+                    <Route path=path!("/wallet/send") view=pages::wallet_send::WalletSendPage ssr=SsrMode::Async/>
+                    <Route path=path!("/points/:symbol") view=pages::public_points::PublicPointsPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitations/accept") view=pages::invitation::AcceptInvitationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

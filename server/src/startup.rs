@@ -131,6 +131,7 @@ impl Application {
             sealer: app::domain::webhooks::SecretSealer::new(master_key),
             chain: chain.clone(),
             webhooks: settings.webhooks.clone(),
+            server: server.clone(),
         };
         background.push(crate::webhooks::spawn(
             db.clone(),

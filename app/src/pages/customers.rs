@@ -216,7 +216,7 @@ pub fn CustomerPage() -> impl IntoView {
     }
 }
 
-fn state_text(op: &OperationView) -> String {
+pub(crate) fn state_text(op: &OperationView) -> String {
     match op.state.as_str() {
         "queued" => "Queued".to_owned(),
         "signed" => "Signed, about to be broadcast".to_owned(),

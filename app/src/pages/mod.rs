@@ -13,11 +13,14 @@ pub mod not_found;
 pub mod operations;
 pub mod password_reset;
 pub mod points;
+pub mod public_points;
 pub mod signup;
 pub mod staff;
 pub mod store_overview;
 pub mod store_settings;
 pub mod verify_email;
+pub mod wallet;
+pub mod wallet_send;
 pub mod webhooks;
 
 use leptos::prelude::*;

@@ -151,7 +151,7 @@ pub async fn create_customer(
             return Err(AppError::InvalidCustomerName);
         }
         let name = (!name.is_empty()).then_some(name);
-        let customer = customers::upsert(&ctx.db, &vault()?, store.id, external_id, &email, name)
+        let customer = customers::upsert_welcoming(&ctx, &vault()?, store.id, external_id, &email, name)
             .await
             .map_err(ledger_to_app)?;
         Ok(customer.customer_id)
@@ -243,7 +243,7 @@ async fn store_customer(
 /// Fills in the depth of broadcast operations that are in a block (asks the node; without
 /// an answer within a moment the page goes on without it).
 #[cfg(feature = "ssr")]
-async fn add_confirmations(operations: &mut [OperationView]) {
+pub(crate) async fn add_confirmations(operations: &mut [OperationView]) {
     use crate::server_fns::points::CHAIN_WAIT;
     let waiting: Vec<usize> = (0..operations.len())
         .filter(|i| operations[*i].state == "broadcast" && operations[*i].txid.is_some())

@@ -8,13 +8,18 @@ pub mod api_keys;
 pub mod customers;
 pub mod operations;
 pub mod points;
+pub mod public_points;
 pub mod staff;
 pub mod store_overview;
 pub mod store_settings;
 pub mod stores;
+pub mod wallet;
+pub mod wallet_send;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod respond;
+#[cfg(feature = "ssr")]
+pub mod wallet_auth;

@@ -103,8 +103,8 @@ async fn put_customer(
     let email = email.ok_or_else(|| ApiError::field("email", "is required"))?;
     let route = format!("PUT /customers/{}", external_id.0);
     idempotent::run(&state, &key, &headers, &route, &body.0, |_| async {
-        let customer = customers::upsert(
-            &state.db,
+        let customer = customers::upsert_welcoming(
+            &state.server,
             &state.vault,
             key.store_id,
             &external_id.0,

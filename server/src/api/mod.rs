@@ -35,6 +35,8 @@ pub struct ApiState {
     pub sealer: SecretSealer,
     pub chain: mvs::rpc::Client,
     pub webhooks: WebhookSettings,
+    /// Public links and the mail queue, for the welcome mail of a new customer.
+    pub server: app::domain::context::ServerContext,
 }
 
 #[derive(OpenApi)]

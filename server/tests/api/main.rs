@@ -21,6 +21,7 @@ mod mail;
 mod migrations;
 mod sessions;
 mod staff;
+mod wallet;
 mod webhooks;
 mod worker;
 mod worker_faults;

@@ -5,7 +5,9 @@ use sqlx::Row;
 use super::LedgerError;
 use crate::domain::{
     clock,
+    context::ServerContext,
     custody::{KeyPurpose, KeyVault},
+    customer_sessions,
     db::Database,
     email::Email,
 };
@@ -35,6 +37,43 @@ pub async fn upsert(
     email: &Email,
     name: Option<&str>,
 ) -> Result<StoreCustomer, LedgerError> {
+    upsert_in(db, vault, store_id, external_id, email, name, None).await
+}
+
+/// [`upsert`], and a customer new to the platform gets a welcome mail with a link to
+/// their wallet (queued in the same transaction, so it exists exactly when they do).
+#[tracing::instrument(skip(ctx, vault, email, name))]
+pub async fn upsert_welcoming(
+    ctx: &ServerContext,
+    vault: &KeyVault,
+    store_id: i64,
+    external_id: &str,
+    email: &Email,
+    name: Option<&str>,
+) -> Result<StoreCustomer, LedgerError> {
+    let customer = upsert_in(
+        &ctx.db,
+        vault,
+        store_id,
+        external_id,
+        email,
+        name,
+        Some(ctx),
+    )
+    .await?;
+    ctx.mail.wake();
+    Ok(customer)
+}
+
+async fn upsert_in(
+    db: &Database,
+    vault: &KeyVault,
+    store_id: i64,
+    external_id: &str,
+    email: &Email,
+    name: Option<&str>,
+    welcome: Option<&ServerContext>,
+) -> Result<StoreCustomer, LedgerError> {
     let mut tx = db.begin_write().await?;
     let now = clock::now();
     let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1")
@@ -45,12 +84,29 @@ pub async fn upsert(
         Some(id) => id,
         None => {
             let key = vault.create_key(&mut tx, KeyPurpose::Customer).await?;
-            sqlx::query_scalar("INSERT INTO customers (email, key_id, created_at) VALUES ($1, $2, $3) RETURNING id")
+            let id: i64 = sqlx::query_scalar("INSERT INTO customers (email, key_id, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(email.as_str())
                 .bind(key.id)
                 .bind(now)
                 .fetch_one(&mut *tx)
-                .await?
+                .await?;
+            if let Some(ctx) = welcome {
+                let store_name: String =
+                    sqlx::query_scalar("SELECT name FROM stores WHERE id = $1")
+                        .bind(store_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(LedgerError::NotFound("store"))?;
+                customer_sessions::queue_welcome(&mut tx, ctx, id, email, &store_name)
+                    .await
+                    .map_err(|error| {
+                        tracing::error!(%error, "could not queue the welcome mail");
+                        LedgerError::Database(sqlx::Error::Protocol(
+                            "could not queue the welcome mail".into(),
+                        ))
+                    })?;
+            }
+            id
         }
     };
     sqlx::query(

@@ -111,6 +111,29 @@ pub fn invitation(
     )
 }
 
+pub fn wallet_sign_in(to: &Email, link: &str) -> OutgoingMail {
+    mail(
+        to,
+        "Sign in to your pointmint wallet",
+        &["Open this link to sign in to your points wallet. It is valid for 30 minutes and works once."],
+        Some(("Sign in to my wallet", link)),
+        FOOTER,
+    )
+}
+
+pub fn wallet_welcome(to: &Email, store_name: &str, link: &str) -> OutgoingMail {
+    mail(
+        to,
+        &format!("Your loyalty points from {store_name}"),
+        &[
+            &format!("{store_name} collects loyalty points for you at pointmint. Your points are yours: they live on the Metaverse blockchain in a wallet kept for you."),
+            "Open your wallet with this link to see your points, send them to someone or move them to an address of your own. The link is valid for 7 days and works once; later, sign in with your e-mail address at the wallet page.",
+        ],
+        Some(("Open my wallet", link)),
+        "You receive this mail because a store added you as a customer.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,221 @@
+//! The customer wallet: sign-in by e-mailed link, sign-out, and what the wallet page shows
+//! (balances across stores, the address with its QR code, and the history).
+//!
+//! Everything is scoped to the signed-in customer's own custodial key, taken from the
+//! session: no id in a request can point at another customer's points.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{errors::AppError, server_fns::customers::OperationView};
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{context::ServerContext, customer_sessions, email::Email, ledger::Operation},
+    server_fns::{
+        auth,
+        respond::{answer, finish},
+        wallet_auth,
+    },
+    urls::with_query,
+};
+
+/// Points of one store's point system held by the customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletBalance {
+    pub point_system_id: i64,
+    pub store_name: String,
+    pub symbol: String,
+    pub available: u64,
+    pub pending_in: u64,
+    pub confirmed: u64,
+}
+
+/// One operation in the customer's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletOperation {
+    pub op: OperationView,
+    pub symbol: String,
+    /// The other side: where the points went, or where they came from.
+    pub counterparty: String,
+}
+
+/// What the signed-in wallet page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletView {
+    pub email: String,
+    pub address: String,
+    /// The address as a QR code (an SVG document rendered on the server).
+    pub address_qr_svg: String,
+    pub balances: Vec<WalletBalance>,
+    pub operations: Vec<WalletOperation>,
+}
+
+impl WalletView {
+    /// Whether something is still on its way (the page keeps refreshing until not).
+    pub fn has_pending(&self) -> bool {
+        self.operations.iter().any(|o| !o.op.is_final())
+    }
+}
+
+/// Mails a sign-in link if a customer has this address; the answer is the same either way.
+#[server(prefix = "/fn", endpoint = "wallet_request_link")]
+pub async fn request_wallet_link(email: String) -> Result<(), AppError> {
+    let result = async {
+        let ctx = ServerContext::get()?;
+        let email = Email::parse(&email)?;
+        let ip = auth::client_ip().await;
+        customer_sessions::request_link(&ctx, &email, &ip).await
+    }
+    .await;
+    finish(result, "/wallet", |_| "/wallet?sent=1".to_owned())
+}
+
+/// Signs the customer in with the token of an e-mailed link, then opens the wallet.
+#[server(prefix = "/fn", endpoint = "wallet_sign_in")]
+pub async fn wallet_sign_in(token: String) -> Result<(), AppError> {
+    let result = async {
+        let ctx = ServerContext::get()?;
+        let customer_id = customer_sessions::consume_link(&ctx, token.trim()).await?;
+        wallet_auth::start_customer_session(customer_id).await
+    }
+    .await;
+    finish(
+        result,
+        &with_query("/wallet/sign-in", "token", &token),
+        |_| "/wallet".to_owned(),
+    )
+}
+
+/// Signs the customer out of the wallet.
+#[server(prefix = "/fn", endpoint = "wallet_sign_out")]
+pub async fn wallet_sign_out() -> Result<(), AppError> {
+    let result = wallet_auth::end_customer_session().await;
+    finish(result, "/wallet", |_| "/wallet?signed_out=1".to_owned())
+}
+
+/// The wallet of the signed-in customer, or `None` for a visitor who is not signed in.
+#[server(prefix = "/fn", endpoint = "wallet_overview")]
+pub async fn wallet_overview() -> Result<Option<WalletView>, AppError> {
+    answer(
+        async {
+            let ctx = ServerContext::get()?;
+            let Some(customer) = wallet_auth::signed_in_customer(&ctx).await? else {
+                return Ok(None);
+            };
+            let balances = balances_of(&ctx, customer.key_id).await?;
+            let operations = history_of(&ctx, customer.key_id).await?;
+            Ok(Some(WalletView {
+                email: customer.email.to_string(),
+                address_qr_svg: qr_svg(&customer.address),
+                address: customer.address,
+                balances,
+                operations,
+            }))
+        }
+        .await,
+    )
+}
+
+/// Every point system the customer's address has a balance of, store by store.
+#[cfg(feature = "ssr")]
+pub(crate) async fn balances_of(
+    ctx: &ServerContext,
+    key_id: i64,
+) -> Result<Vec<WalletBalance>, AppError> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT p.id, s.name, p.symbol, b.available, b.pending_in, b.confirmed FROM balances b \
+         JOIN point_systems p ON p.id = b.point_system_id JOIN stores s ON s.id = p.store_id \
+         WHERE b.key_id = $1 ORDER BY s.name, p.symbol",
+    )
+    .bind(key_id)
+    .fetch_all(ctx.db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| -> Result<WalletBalance, sqlx::Error> {
+            Ok(WalletBalance {
+                point_system_id: r.try_get(0)?,
+                store_name: r.try_get(1)?,
+                symbol: r.try_get(2)?,
+                available: r.try_get::<i64, _>(3)? as u64,
+                pending_in: r.try_get::<i64, _>(4)? as u64,
+                confirmed: r.try_get::<i64, _>(5)? as u64,
+            })
+        })
+        .collect::<Result<_, _>>()?)
+}
+
+/// The latest operations into or out of the customer's address, with their progress.
+#[cfg(feature = "ssr")]
+async fn history_of(ctx: &ServerContext, key_id: i64) -> Result<Vec<WalletOperation>, AppError> {
+    use crate::domain::ledger::operation::COLUMNS;
+    use sqlx::Row;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, \
+           (SELECT symbol FROM point_systems p WHERE p.id = operations.point_system_id) AS op_symbol, \
+           (SELECT address FROM custody_keys k WHERE k.id = operations.from_key_id) AS from_address \
+         FROM operations WHERE from_key_id = $1 OR to_key_id = $1 ORDER BY id DESC LIMIT 50"
+    ))
+    .bind(key_id)
+    .fetch_all(ctx.db.pool())
+    .await?;
+    let mut views = Vec::with_capacity(rows.len());
+    let mut ops = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let op = Operation::from_row(row)?;
+        let symbol: String = row.try_get("op_symbol")?;
+        let from_address: Option<String> = row.try_get("from_address")?;
+        let incoming = op.to_key_id == Some(key_id);
+        let counterparty = if incoming {
+            from_address.unwrap_or_else(|| "outside the platform".to_owned())
+        } else {
+            match &op.to_avatar {
+                Some(avatar) => format!("{avatar} ({})", op.to_address),
+                None => op.to_address.clone(),
+            }
+        };
+        ops.push(OperationView {
+            id: op.id,
+            kind: op.kind.as_str().to_owned(),
+            incoming,
+            amount: op.amount,
+            state: op.state.as_str().to_owned(),
+            txid: op.txid,
+            height: op.height,
+            error: op.error,
+            reason: op.reason,
+            created_at: op.created_at,
+            confirmations: None,
+        });
+        views.push((symbol, counterparty));
+    }
+    crate::server_fns::customers::add_confirmations(&mut ops).await;
+    Ok(ops
+        .into_iter()
+        .zip(views)
+        .map(|(op, (symbol, counterparty))| WalletOperation {
+            op,
+            symbol,
+            counterparty,
+        })
+        .collect())
+}
+
+/// The address as an SVG QR code (medium error correction, scales with its box).
+#[cfg(feature = "ssr")]
+fn qr_svg(address: &str) -> String {
+    use qrcode::{render::svg, EcLevel, QrCode};
+    match QrCode::with_error_correction_level(address.as_bytes(), EcLevel::M) {
+        Ok(code) => code
+            .render::<svg::Color>()
+            .min_dimensions(180, 180)
+            .quiet_zone(true)
+            .build(),
+        Err(error) => {
+            tracing::error!(%error, "could not draw the address as a QR code");
+            String::new()
+        }
+    }
+}
