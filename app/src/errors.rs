@@ -103,6 +103,12 @@ pub enum AppError {
     ReasonRequired,
     #[error("The point system is not confirmed on chain yet; wait until it is.")]
     PointSystemNotReady,
+    #[error("This point system was issued with a fixed supply: its policy allows no secondary issue.")]
+    SecondaryIssueForbidden,
+    #[error("The treasury holds too few points for the point system's secondary-issue threshold; redeem points back first.")]
+    SecondaryIssueShareTooLow,
+    #[error("The total supply would be larger than 9007199254740991 points.")]
+    SupplyTooLarge,
     #[error("Give the key a name (1 to 80 characters).")]
     InvalidKeyName,
     #[error("Choose at least one scope from the list.")]
@@ -158,6 +164,9 @@ impl AppError {
             AppError::InvalidEarnRate => Some("earn_rate"),
             AppError::InvalidOrderTotal => Some("order_total"),
             AppError::ReasonRequired => Some("reason"),
+            AppError::SecondaryIssueForbidden
+            | AppError::SecondaryIssueShareTooLow
+            | AppError::SupplyTooLarge => Some("amount"),
             AppError::InvalidKeyName => Some("name"),
             AppError::InvalidScopes => Some("scopes"),
             AppError::InvalidWebhookUrl
@@ -219,6 +228,9 @@ impl AppError {
             AppError::InsufficientBalance => ("insufficient_balance", None),
             AppError::ReasonRequired => ("reason_required", None),
             AppError::PointSystemNotReady => ("point_system_not_ready", None),
+            AppError::SecondaryIssueForbidden => ("secondary_issue_forbidden", None),
+            AppError::SecondaryIssueShareTooLow => ("secondary_issue_share_too_low", None),
+            AppError::SupplyTooLarge => ("supply_too_large", None),
             AppError::InvalidKeyName => ("invalid_key_name", None),
             AppError::InvalidScopes => ("invalid_scopes", None),
             AppError::InvalidWebhookUrl => ("invalid_webhook_url", None),
@@ -285,6 +297,9 @@ impl AppError {
             ("insufficient_balance", None) => AppError::InsufficientBalance,
             ("reason_required", None) => AppError::ReasonRequired,
             ("point_system_not_ready", None) => AppError::PointSystemNotReady,
+            ("secondary_issue_forbidden", None) => AppError::SecondaryIssueForbidden,
+            ("secondary_issue_share_too_low", None) => AppError::SecondaryIssueShareTooLow,
+            ("supply_too_large", None) => AppError::SupplyTooLarge,
             ("invalid_key_name", None) => AppError::InvalidKeyName,
             ("invalid_scopes", None) => AppError::InvalidScopes,
             ("invalid_webhook_url", None) => AppError::InvalidWebhookUrl,
@@ -316,6 +331,7 @@ impl AppError {
             | AppError::PointSystemExists
             | AppError::AvatarTaken => 409,
             AppError::InsufficientBalance | AppError::PointSystemNotReady => 409,
+            AppError::SecondaryIssueForbidden | AppError::SecondaryIssueShareTooLow => 409,
             AppError::WebhookEndpointDisabled => 409,
             AppError::RateLimited(_) => 429,
             AppError::Internal => 500,

@@ -14,6 +14,7 @@ pub mod operations;
 pub mod password_reset;
 pub mod points;
 pub mod public_points;
+pub mod secondary_issue;
 pub mod signup;
 pub mod staff;
 pub mod store_overview;

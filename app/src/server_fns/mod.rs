@@ -9,6 +9,7 @@ pub mod customers;
 pub mod operations;
 pub mod points;
 pub mod public_points;
+pub mod secondary_issue;
 pub mod staff;
 pub mod store_overview;
 pub mod store_settings;

@@ -27,6 +27,8 @@ pub enum Purpose {
     Issue,
     /// Splits the fee wallet into a pool of small outputs.
     FeeSplit,
+    /// Issues more of a point system's MST into its treasury.
+    SecondaryIssue,
 }
 
 impl Purpose {
@@ -36,6 +38,7 @@ impl Purpose {
             Purpose::Avatar => "avatar",
             Purpose::Issue => "issue",
             Purpose::FeeSplit => "fee_split",
+            Purpose::SecondaryIssue => "secondary_issue",
         }
     }
 }

@@ -3,7 +3,10 @@
 
 use anyhow::Context;
 use mvs::{
-    builder::{AvatarRegistration, DomainCertificate, MstIssue, SecondaryIssue, Spendable},
+    builder::{
+        AvatarRegistration, DomainCertificate, MstIssue, MstSecondaryIssue, SecondaryIssue,
+        Spendable,
+    },
     consensus::{AVATAR_REGISTER_FEE, MAX_DEVELOPER_SHARE, MIN_TX_FEE, MST_ISSUE_FEE},
     symbol::{AvatarName, Symbol},
     tx::{OutPoint, Transaction},
@@ -174,5 +177,208 @@ fn change_output(
         outpoint: OutPoint::new(tx.txid(), index as u32),
         output: output.clone(),
         key: fee_key.clone(),
+    })
+}
+
+/// A queued secondary issue and what building it needs.
+#[derive(Debug)]
+struct QueuedSecondaryIssue {
+    operation_id: i64,
+    amount: u64,
+    point_system_id: i64,
+    symbol: String,
+    description: String,
+    decimals: u8,
+    threshold: u8,
+    issuer_avatar: String,
+    treasury_key_id: i64,
+    treasury_address: String,
+}
+
+impl Worker {
+    /// Builds, signs and stores queued secondary issues, one in flight per point system:
+    /// each spends the issue certificate the previous one re-output.
+    pub(super) async fn issue_more_supply(&self) -> anyhow::Result<()> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.amount, p.id, p.symbol, p.description, p.decimals, p.secondary_issue, \
+               p.issuer_avatar, p.treasury_key_id, k.address \
+             FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
+             JOIN custody_keys k ON k.id = p.treasury_key_id \
+             WHERE o.kind = 'secondary_issue' AND o.state = 'queued' AND p.status = 'confirmed' \
+             ORDER BY o.id LIMIT 20",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        for row in rows {
+            let queued = QueuedSecondaryIssue {
+                operation_id: row.try_get(0)?,
+                amount: row.try_get::<i64, _>(1)? as u64,
+                point_system_id: row.try_get(2)?,
+                symbol: row.try_get(3)?,
+                description: row.try_get(4)?,
+                decimals: row.try_get::<i64, _>(5)? as u8,
+                threshold: row.try_get::<i64, _>(6)? as u8,
+                issuer_avatar: row.try_get(7)?,
+                treasury_key_id: row.try_get(8)?,
+                treasury_address: row.try_get(9)?,
+            };
+            if !seen.insert(queued.point_system_id) {
+                continue;
+            }
+            if let Err(error) = self.secondary_issue(&queued).await {
+                tracing::warn!(symbol = %queued.symbol, operation = queued.operation_id, error = format!("{error:#}"), "building the secondary issue failed; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    async fn secondary_issue(&self, queued: &QueuedSecondaryIssue) -> anyhow::Result<()> {
+        use app::domain::ledger::{secondary_issue::required_share, settle};
+
+        // The issue certificate sits in the newest confirmed issue or secondary issue of
+        // the point system; a newer one still in flight will move it: wait for it.
+        let issues = sqlx::query(
+            "SELECT raw_hex, state FROM chain_txs WHERE point_system_id = $1 \
+             AND purpose IN ('issue', 'secondary_issue') AND state IN ('signed', 'broadcast', 'confirmed') \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(queued.point_system_id)
+        .fetch_optional(self.db.pool())
+        .await?
+        .context("the point system has no issue transaction")?;
+        let (raw_hex, state): (String, String) = (issues.try_get(0)?, issues.try_get(1)?);
+        if state != "confirmed" {
+            return Ok(());
+        }
+        let treasury = self
+            .vault
+            .private_key(&self.db, queued.treasury_key_id)
+            .await?;
+        let certificate = issue_certificate(&raw_hex, &queued.symbol, &treasury)?;
+        let supply = self.chain.get_asset(&queued.symbol).await?.maximum_supply;
+        let required = required_share(queued.threshold, supply);
+        let asset_utxos = self
+            .chain
+            .list_asset_utxos(&queued.treasury_address, &queued.symbol)
+            .await?;
+        let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
+        let fee_key = self
+            .vault
+            .private_key(&self.db, self.fee_wallet.key_id)
+            .await?;
+
+        let mut tx = self.db.begin_write().await?;
+        let claim = format!(
+            "SELECT id FROM operations WHERE id = $1 AND state = 'queued'{}",
+            chain_txs::skip_locked(self.db.dialect())
+        );
+        let claimed: Option<i64> = sqlx::query_scalar(&claim)
+            .bind(queued.operation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if claimed.is_none() {
+            return Ok(());
+        }
+        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
+        let cert_key = super::selection::outpoint_key(
+            &certificate.outpoint.txid.to_string(),
+            certificate.outpoint.index,
+        );
+        if reserved.contains(&cert_key) {
+            return Ok(());
+        }
+        let asset_inputs = if required == 0 {
+            Vec::new()
+        } else {
+            match super::selection::select_asset(&asset_utxos, &reserved, required) {
+                Some(inputs) => inputs,
+                None => {
+                    let held: u64 = asset_utxos
+                        .iter()
+                        .map(super::selection::asset_quantity)
+                        .sum();
+                    if held < required {
+                        // Not a wait: the treasury gave away too much since the request.
+                        let reason = format!(
+                            "the treasury holds {held} points on chain; issuing more needs at least {required} (the point system's threshold)"
+                        );
+                        settle::fail_in(&mut tx, queued.operation_id, &reason).await?;
+                        tx.commit().await?;
+                        tracing::warn!(symbol = %queued.symbol, held, required, "secondary issue refused: threshold share not held");
+                    }
+                    // Otherwise outputs are reserved by transfers in flight: next round.
+                    return Ok(());
+                }
+            }
+        };
+        let Some(fee_inputs) = select_etp(&fee_utxos, &reserved, MIN_TX_FEE) else {
+            tracing::warn!(address = %self.fee_wallet.address, "the fee wallet cannot pay a secondary issue");
+            return Ok(());
+        };
+        let transaction = MstSecondaryIssue {
+            network: self.vault.network(),
+            symbol: Symbol::parse(&queued.symbol)?,
+            volume: queued.amount,
+            decimals: queued.decimals,
+            threshold: queued.threshold,
+            issuer: AvatarName::parse(&queued.issuer_avatar)?,
+            to: treasury.address(),
+            description: queued.description.clone(),
+            certificate,
+            asset_inputs: spendables(&asset_inputs, &treasury)?,
+            fee_inputs: spendables(&fee_inputs, &fee_key)?,
+            fee_change: Address::parse(&self.fee_wallet.address)?,
+            fee: MIN_TX_FEE,
+        }
+        .build()
+        .context("building the secondary issue")?;
+        let chain_tx_id = match chain_txs::record_signed(
+            &mut tx,
+            &transaction,
+            Purpose::SecondaryIssue,
+            Some(queued.point_system_id),
+        )
+        .await
+        {
+            Ok(id) => id,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let txid = transaction.txid().to_string();
+        sqlx::query("UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 WHERE id = $4 AND state = 'queued'")
+            .bind(chain_tx_id)
+            .bind(&txid)
+            .bind(app::domain::clock::now())
+            .bind(queued.operation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(symbol = %queued.symbol, %txid, amount = queued.amount, "secondary issue signed and stored");
+        Ok(())
+    }
+}
+
+/// The output of a stored issue (or secondary issue) holding the symbol's issue certificate.
+fn issue_certificate(
+    raw_hex: &str,
+    symbol: &str,
+    treasury: &mvs::keys::PrivateKey,
+) -> anyhow::Result<Spendable> {
+    use mvs::attachment::{AttachmentBody, CertType};
+    let tx = <Transaction as mvs::encoding::Decode>::decode_hex(raw_hex)?;
+    let (index, output) = tx
+        .outputs
+        .iter()
+        .enumerate()
+        .find(|(_, o)| {
+            matches!(&o.attachment.body, AttachmentBody::Certificate(c)
+                if c.cert_type == CertType::Issue && c.symbol == symbol)
+        })
+        .context("the issue carries no issue certificate (its policy allows no secondary issue)")?;
+    Ok(Spendable {
+        outpoint: OutPoint::new(tx.txid(), index as u32),
+        output: output.clone(),
+        key: treasury.clone(),
     })
 }

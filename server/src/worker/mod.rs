@@ -88,6 +88,7 @@ impl Worker {
         self.scan_deposits(tip).await?;
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
+        self.issue_more_supply().await?;
         self.send_queued().await?;
         self.broadcast_due().await?;
         Ok(())

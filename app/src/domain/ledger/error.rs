@@ -23,6 +23,16 @@ pub enum LedgerError {
     InvalidAddress(String),
     #[error("{0} is not a valid avatar name")]
     InvalidAvatar(String),
+    #[error(
+        "this point system was issued with a fixed supply: its policy allows no secondary issue"
+    )]
+    SecondaryIssueForbidden,
+    #[error("the treasury holds {held} points; issuing more needs at least {required} (the point system's threshold)")]
+    SecondaryIssueShareTooLow { held: u64, required: u64 },
+    #[error(
+        "the total supply would exceed {max} (it is {supply} now, with issues in flight on top)"
+    )]
+    SupplyTooLarge { supply: u64, max: u64 },
     #[error("operation {0} cannot move from {1} to {2}")]
     InvalidTransition(i64, &'static str, &'static str),
     #[error(transparent)]
@@ -46,6 +56,9 @@ impl LedgerError {
             LedgerError::InvalidAddress(_) => "invalid_address",
             LedgerError::InvalidAvatar(_) => "invalid_avatar",
             LedgerError::InvalidTransition(..) => "invalid_transition",
+            LedgerError::SecondaryIssueForbidden => "secondary_issue_forbidden",
+            LedgerError::SecondaryIssueShareTooLow { .. } => "secondary_issue_share_too_low",
+            LedgerError::SupplyTooLarge { .. } => "supply_too_large",
             LedgerError::Vault(_) | LedgerError::Database(_) => "internal",
         }
     }

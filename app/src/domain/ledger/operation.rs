@@ -20,6 +20,8 @@ pub enum OperationKind {
     Withdraw,
     /// Seen on chain: an outside address paid a custodial one.
     Deposit,
+    /// More supply issued into the treasury, where the point system's policy allows it.
+    SecondaryIssue,
 }
 
 /// Where an operation is on its way to the chain.
@@ -54,6 +56,7 @@ macro_rules! text_enum {
 text_enum!(OperationKind {
     Award => "award", Redeem => "redeem", Transfer => "transfer",
     Adjust => "adjust", Withdraw => "withdraw", Deposit => "deposit",
+    SecondaryIssue => "secondary_issue",
 });
 text_enum!(OperationState {
     Queued => "queued", Signed => "signed", Broadcast => "broadcast",
@@ -149,6 +152,7 @@ mod tests {
             OperationKind::Adjust,
             OperationKind::Withdraw,
             OperationKind::Deposit,
+            OperationKind::SecondaryIssue,
         ] {
             assert_eq!(OperationKind::parse(kind.as_str()), Some(kind));
         }

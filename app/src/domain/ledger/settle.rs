@@ -100,6 +100,9 @@ pub async fn confirm_in(
         let available = if credited_before.is_some() { 0 } else { amount };
         balances::add(tx, to, op.point_system_id, available, pending, amount).await?;
     }
+    if op.kind == super::OperationKind::SecondaryIssue && credited_before.is_none() {
+        super::secondary_issue::grow_supply(tx, &op).await?;
+    }
     emit_operation_event(tx, &op, EventType::OperationConfirmed).await?;
     Ok(op)
 }
