@@ -19,6 +19,7 @@ mod landing;
 mod ledger;
 mod mail;
 mod migrations;
+mod public_points;
 mod secondary_issue;
 mod sessions;
 mod staff;
