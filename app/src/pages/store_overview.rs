@@ -142,9 +142,9 @@ fn overview_view(data: StoreOverviewView) -> AnyView {
                 <dt>"Customers"</dt><dd data-testid="total-customers">{data.customers}</dd>
             </dl>
             <h2>{format!("The last {CHART_DAYS} days (UTC)")}</h2>
-            <figure class="chart" inner_html=issued></figure>
-            <figure class="chart" inner_html=redeemed></figure>
-            <figure class="chart" inner_html=outstanding></figure>
+            <figure class="chart"><figcaption>"Points issued per day"</figcaption><div inner_html=issued></div></figure>
+            <figure class="chart"><figcaption>"Points redeemed per day"</figcaption><div inner_html=redeemed></div></figure>
+            <figure class="chart"><figcaption>"Points outstanding at the end of each day"</figcaption><div inner_html=outstanding></div></figure>
             <table class="visually-hidden" data-testid="chart-data">
                 <caption>"Points issued, redeemed and outstanding per day"</caption>
                 <thead><tr><th scope="col">"Day"</th><th scope="col">"Issued"</th><th scope="col">"Redeemed"</th><th scope="col">"Outstanding"</th></tr></thead>
