@@ -64,10 +64,16 @@ fn operations_view(data: OperationsPageView, kind: String, state: String) -> Any
     let filtered = !kind.is_empty() || !state.is_empty();
     let required = data.required_confirmations;
     // n/N for operations under way; the block for confirmed ones.
-    let progress = move |r: &crate::server_fns::operations::OperationRow| match (r.state.as_str(), r.confirmations) {
+    let progress = move |r: &crate::server_fns::operations::OperationRow| match (
+        r.state.as_str(),
+        r.confirmations,
+    ) {
         ("broadcast", Some(n)) => format!(" ({n}/{required} confirmations)"),
         ("broadcast", None) => format!(" (waiting for {required} confirmations)"),
-        (_, _) => r.height.map(|h| format!(" (block {h})")).unwrap_or_default(),
+        (_, _) => r
+            .height
+            .map(|h| format!(" (block {h})"))
+            .unwrap_or_default(),
     };
     view! {
         <AccountBar email=data.me.email.clone()/>

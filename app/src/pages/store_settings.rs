@@ -6,7 +6,9 @@ use super::forms::{form_error, page_error, AccountBar, FieldError, FormError, No
 use crate::{
     errors::AppError,
     models::Role,
-    server_fns::store_settings::{store_settings, RenameStore, SaveStoreSettings, StoreSettingsView},
+    server_fns::store_settings::{
+        store_settings, RenameStore, SaveStoreSettings, StoreSettingsView,
+    },
 };
 
 /// `/dashboard/stores/{id}/settings`: the store's name and policies (confirmations, batch
@@ -91,14 +93,29 @@ fn platform_note(own: Option<u64>, platform: u64, unit: &str) -> String {
 
 /// Required confirmations, batch window and earn rate: a form for managers and owners, the
 /// values for staff.
-fn policies(data: &StoreSettingsView, save: ServerAction<SaveStoreSettings>, can_edit: bool) -> AnyView {
+fn policies(
+    data: &StoreSettingsView,
+    save: ServerAction<SaveStoreSettings>,
+    can_edit: bool,
+) -> AnyView {
     let error = form_error(save);
-    let confirmations = data.required_confirmations.map(|n| n.to_string()).unwrap_or_default();
-    let window = data.batch_window_ms.map(|n| n.to_string()).unwrap_or_default();
-    let confirmations_note = platform_note(data.required_confirmations, data.platform_confirmations, "");
+    let confirmations = data
+        .required_confirmations
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let window = data
+        .batch_window_ms
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let confirmations_note =
+        platform_note(data.required_confirmations, data.platform_confirmations, "");
     let window_note = platform_note(data.batch_window_ms, data.platform_batch_window_ms, " ms");
-    let effective_confirmations = data.required_confirmations.unwrap_or(data.platform_confirmations);
-    let effective_window = data.batch_window_ms.unwrap_or(data.platform_batch_window_ms);
+    let effective_confirmations = data
+        .required_confirmations
+        .unwrap_or(data.platform_confirmations);
+    let effective_window = data
+        .batch_window_ms
+        .unwrap_or(data.platform_batch_window_ms);
     let store_id = data.store.id;
     let earn_rate = data.earn_rate.clone();
     if !can_edit {

@@ -220,8 +220,14 @@ fn parse_spec(
 async fn issue_depth(txid: &str) -> Option<u64> {
     let chain = use_context::<mvs::rpc::Client>()?;
     let txid: mvs::tx::Txid = txid.parse().ok()?;
-    let tip = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await.ok()?.ok()?;
-    let info = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await.ok()?.ok()?;
+    let tip = tokio::time::timeout(CHAIN_WAIT, chain.get_height())
+        .await
+        .ok()?
+        .ok()?;
+    let info = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid))
+        .await
+        .ok()?
+        .ok()?;
     (info.height > 0 && info.height <= tip).then(|| tip - info.height + 1)
 }
 

@@ -226,6 +226,9 @@ mod tests {
         assert!(window_elapsed(10, None, 10_000), "no window of its own");
         assert!(!window_elapsed(10, Some(2000), 12_999));
         assert!(window_elapsed(10, Some(2000), 13_000));
-        assert!(window_elapsed(10, Some(0), 10_000), "a zero window sends at once");
+        assert!(
+            window_elapsed(10, Some(0), 10_000),
+            "a zero window sends at once"
+        );
     }
 }
