@@ -576,3 +576,41 @@ async fn each_store_confirms_at_its_own_depth_and_its_pages_count_what_is_confir
     db.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_overview_says_when_the_chain_node_does_not_answer_instead_of_failing() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_configured(|s| {
+        s.smtp_url = Some(url);
+        // Nothing listens on the discard port: every chain call fails at once.
+        s.chain = server::config::ChainSettings::Remote {
+            rpc_url: "http://127.0.0.1:9/rpc/v3".to_owned(),
+            network: mvs::Network::Testnet,
+        };
+        s.worker.enabled = false;
+    })
+    .await;
+    let ann = Browser::signed_up(&app, &smtp.inbox, "ann@example.com", PASSWORD).await;
+    let store = create_store(&ann, "Corner Coffee", "corner").await;
+    let (status, _, html) = ann.page(&format!("/dashboard/stores/{store}")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(r#"data-testid="fee-wallet-unavailable""#)
+            && html.contains("The chain node does not answer right now")
+            && html.contains(r#"data-testid="total-issued">0"#)
+            && html.contains(r#"data-chart="issued""#),
+        "{html}"
+    );
+    // The store list links to the overview; another operator's overview is not found.
+    let (_, _, html) = ann.page("/dashboard").await;
+    assert!(
+        html.contains(&format!(
+            r#"href="/dashboard/stores/{store}" data-testid="store-overview-link""#
+        )),
+        "{html}"
+    );
+    let bob = Browser::signed_up(&app, &smtp.inbox, "bob@example.com", PASSWORD).await;
+    assert_eq!(bob.page(&format!("/dashboard/stores/{store}")).await.0, 404);
+    app.stop().await;
+}
