@@ -378,6 +378,11 @@ pub async fn mark_reorganised(
         for id in ids {
             settle::unconfirm_in(&mut tx, id).await?;
         }
+        if chain_tx.purpose == Purpose::Issue.as_str() {
+            if let Some(point_system_id) = chain_tx.point_system_id {
+                point_systems::unconfirm_issue_in(&mut tx, point_system_id).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -3,6 +3,18 @@
 //! Blocks are read once they are as deep as the required confirmations, so a deposit is
 //! credited as confirmed and spendable at once. Each output is recorded under the
 //! idempotency key `deposit:TXID:INDEX`, so reading a block twice credits nothing twice.
+//!
+//! Reorganisations: a credited deposit whose transaction leaves its block goes back to
+//! `broadcast` (pending): its points leave `confirmed` for `pending_in`, and as much of
+//! them as is still `available` is held back (`reorg_held`), never more, so no balance
+//! goes negative. When the transaction is mined again and deep enough, the deposit
+//! confirms again and the held points return. When the node no longer knows it at all
+//! (the sender double-spent it), the deposit fails and its pending points go away.
+//! What the customer had already spent of it cannot be taken back by the ledger: if that
+//! spend spent the deposit's own output it is refused by the node and fails (the ledger
+//! then returns the points to `available`), so the customer keeps points the chain does
+//! not show; the deposit's error records the shortfall and the worker logs it for an
+//! operator, and reconciliation shows the address as a mismatch.
 
 use app::domain::{
     clock,
@@ -53,6 +65,179 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// How far back credited deposits are watched for reorganisations (as for transfers).
+const REORG_WINDOW: u64 = 100;
+
+impl Worker {
+    /// Puts credited deposits whose transaction left its block back to pending, confirms
+    /// pending ones again once they are deep enough, and drops those the node forgot.
+    pub(super) async fn follow_deposit_reorganisations(&self, tip: u64) -> anyhow::Result<()> {
+        let rows = sqlx::query(
+            "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
+             AND ((state = 'confirmed' AND height >= $1) OR state = 'broadcast') ORDER BY id LIMIT 500",
+        )
+        .bind(tip.saturating_sub(REORG_WINDOW) as i64)
+        .fetch_all(self.db.pool())
+        .await?;
+        for row in rows {
+            let (id, txid, height, state): (i64, String, Option<i64>, String) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            let found = match self.chain.get_tx(&txid.parse()?).await {
+                Ok(info) => Some(info.height),
+                Err(e) if e.code() == Some(mvs::rpc::codes::TX_NOT_FOUND) => None,
+                // Cannot tell now: look again next round.
+                Err(_) => return Ok(()),
+            };
+            let depth = found.map_or(0, |h| super::confirm::confirmations(tip, h));
+            match (state.as_str(), found) {
+                ("confirmed", Some(h)) if Some(h as i64) == height => {}
+                ("confirmed", _) => {
+                    tracing::warn!(%txid, ?height, "a credited deposit left its block (reorganisation)");
+                    self.db
+                        .write(async |tx| unconfirm_deposit(tx, id).await)
+                        .await?;
+                }
+                (_, Some(h)) if depth >= self.settings.required_confirmations => {
+                    self.db
+                        .write(async |tx| confirm_deposit_again(tx, id, h as i64).await)
+                        .await?;
+                    tracing::info!(%txid, height = h, "a reorganised deposit confirmed again");
+                }
+                (_, Some(_)) => {}
+                (_, None) => {
+                    tracing::warn!(%txid, "a reorganised deposit's transaction is gone; the deposit fails");
+                    self.db.write(async |tx| drop_deposit(tx, id).await).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn deposit(conn: &mut AnyConnection, id: i64) -> Result<(Operation, i64), sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, reorg_held FROM operations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let held: Option<i64> = row.try_get("reorg_held")?;
+    Ok((Operation::from_row(&row)?, held.unwrap_or(0)))
+}
+
+async fn balance_of(
+    conn: &mut AnyConnection,
+    key_id: i64,
+    point_system_id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT available, confirmed FROM balances WHERE key_id = $1 AND point_system_id = $2",
+    )
+    .bind(key_id)
+    .bind(point_system_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(r) => (r.try_get(0)?, r.try_get(1)?),
+        None => (0, 0),
+    })
+}
+
+async fn unconfirm_deposit(conn: &mut AnyConnection, id: i64) -> anyhow::Result<()> {
+    let (op, _) = deposit(conn, id).await?;
+    let Some(key_id) = op.to_key_id else {
+        return Ok(());
+    };
+    let amount = op.amount as i64;
+    let (available, confirmed) = balance_of(conn, key_id, op.point_system_id).await?;
+    let held = available.min(amount);
+    let moved = sqlx::query(
+        "UPDATE operations SET state = 'broadcast', height = NULL, reorg_held = $1, updated_at = $2 \
+         WHERE id = $3 AND state = 'confirmed'",
+    )
+    .bind(held)
+    .bind(clock::now())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved == 1 {
+        balances::add(
+            conn,
+            key_id,
+            op.point_system_id,
+            -held,
+            amount,
+            -amount.min(confirmed),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn confirm_deposit_again(
+    conn: &mut AnyConnection,
+    id: i64,
+    height: i64,
+) -> anyhow::Result<()> {
+    let (op, held) = deposit(conn, id).await?;
+    let Some(key_id) = op.to_key_id else {
+        return Ok(());
+    };
+    let amount = op.amount as i64;
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = 'confirmed', height = $1, reorg_held = NULL, updated_at = $2 \
+         WHERE id = $3 AND state = 'broadcast' RETURNING {COLUMNS}"
+    ))
+    .bind(height)
+    .bind(clock::now())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        balances::add(conn, key_id, op.point_system_id, held, -amount, amount).await?;
+        let op = Operation::from_row(&row)?;
+        settle::emit_operation_event(conn, &op, EventType::OperationConfirmed).await?;
+    }
+    Ok(())
+}
+
+async fn drop_deposit(conn: &mut AnyConnection, id: i64) -> anyhow::Result<()> {
+    let (op, held) = deposit(conn, id).await?;
+    let Some(key_id) = op.to_key_id else {
+        return Ok(());
+    };
+    let amount = op.amount as i64;
+    let spent = amount - held;
+    let reason = if spent > 0 {
+        format!("the deposit's transaction left the chain; {spent} of its points had already been spent and could not be taken back")
+    } else {
+        "the deposit's transaction left the chain".to_owned()
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = 'failed', error = $1, reorg_held = NULL, updated_at = $2 \
+         WHERE id = $3 AND state = 'broadcast' RETURNING {COLUMNS}"
+    ))
+    .bind(&reason)
+    .bind(clock::now())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        balances::add(conn, key_id, op.point_system_id, 0, -amount, 0).await?;
+        let op = Operation::from_row(&row)?;
+        settle::emit_operation_event(conn, &op, EventType::OperationFailed).await?;
+        if spent > 0 {
+            tracing::error!(operation = id, spent, "a vanished deposit had already been spent: the customer's balance exceeds the chain");
+        }
+    }
+    Ok(())
 }
 
 async fn record_deposits(

@@ -85,6 +85,7 @@ impl Worker {
         let tip = self.chain.get_height().await?;
         self.follow_reorganisations(tip).await?;
         self.follow_confirmations(tip).await?;
+        self.follow_deposit_reorganisations(tip).await?;
         self.scan_deposits(tip).await?;
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;

@@ -27,3 +27,4 @@ mod wallet;
 mod webhooks;
 mod worker;
 mod worker_faults;
+mod worker_reorgs;

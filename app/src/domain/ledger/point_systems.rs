@@ -147,18 +147,29 @@ pub async fn mark_issue_confirmed(
         .await
 }
 
-/// [`mark_issue_confirmed`] inside the caller's transaction.
+/// [`mark_issue_confirmed`] inside the caller's transaction. The first confirmation
+/// credits the issued supply to the treasury; a confirmation after a reorganisation took
+/// the issue out of the chain only restores the treasury's confirmed balance (its points
+/// stayed spendable: what it sent meanwhile was reorganised with it and confirms again).
 pub async fn mark_issue_confirmed_in(
     tx: &mut sqlx::AnyConnection,
     point_system_id: i64,
     txid: &str,
 ) -> Result<(), LedgerError> {
+    let credited_before: Option<i64> =
+        sqlx::query_scalar("SELECT issue_credited_at FROM point_systems WHERE id = $1")
+            .bind(point_system_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
     let row = sqlx::query(
-        "UPDATE point_systems SET status = 'confirmed', issue_txid = $1 \
+        "UPDATE point_systems SET status = 'confirmed', issue_txid = $1, \
+           issue_credited_at = COALESCE(issue_credited_at, $3) \
          WHERE id = $2 AND status <> 'confirmed' RETURNING treasury_key_id, max_supply, store_id, symbol",
     )
     .bind(txid)
     .bind(point_system_id)
+    .bind(clock::now())
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
@@ -170,10 +181,61 @@ pub async fn mark_issue_confirmed_in(
     };
     let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     let (store_id, symbol): (i64, String) = (row.try_get(2)?, row.try_get(3)?);
+    if credited_before.is_some() {
+        let issued = issued_by_the_issue(tx, point_system_id, supply).await?;
+        balances::add(tx, treasury, point_system_id, 0, 0, issued).await?;
+        return Ok(());
+    }
     balances::add(tx, treasury, point_system_id, supply, 0, supply).await?;
     let data = serde_json::json!({
         "point_system": { "id": point_system_id, "symbol": symbol, "max_supply": supply, "issue_txid": txid }
     });
     events::emit(tx, store_id, EventType::PointSystemConfirmed, &data).await?;
     Ok(())
+}
+
+/// A reorganisation took the issue out of the chain: the point system is broadcast again
+/// (no new operations until it confirms again) and the treasury's confirmed balance loses
+/// the issued supply; `available` stays, as for any reorganised incoming transfer.
+pub async fn unconfirm_issue_in(
+    tx: &mut sqlx::AnyConnection,
+    point_system_id: i64,
+) -> Result<(), LedgerError> {
+    let row = sqlx::query(
+        "UPDATE point_systems SET status = 'broadcast' WHERE id = $1 AND status = 'confirmed' \
+         RETURNING treasury_key_id, max_supply",
+    )
+    .bind(point_system_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let issued = issued_by_the_issue(tx, point_system_id, supply).await?;
+    let confirmed: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(confirmed), 0) FROM balances WHERE key_id = $1 AND point_system_id = $2",
+    )
+    .bind(treasury)
+    .bind(point_system_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Descendants (awards, secondary issues) left the chain with it and were unconfirmed
+    // first, so the whole supply is back; the clamp only keeps the CHECK satisfied.
+    balances::add(tx, treasury, point_system_id, 0, 0, -issued.min(confirmed)).await?;
+    Ok(())
+}
+
+/// The supply the original issue created: today's supply minus confirmed secondary issues.
+async fn issued_by_the_issue(
+    tx: &mut sqlx::AnyConnection,
+    point_system_id: i64,
+    supply: i64,
+) -> Result<i64, sqlx::Error> {
+    let more: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM operations \
+         WHERE point_system_id = $1 AND kind = 'secondary_issue' AND credited_at IS NOT NULL",
+    )
+    .bind(point_system_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(supply - more)
 }

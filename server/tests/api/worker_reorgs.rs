@@ -1,0 +1,412 @@
+//! Reorganisations of what the worker did not send itself: a deposit from outside and a
+//! point system's issue. `invalidateblock` on the development chain takes their block
+//! away; they go back to pending and confirm again when mining resumes, and the ledger
+//! ends where the chain is.
+
+use std::time::{Duration, Instant};
+
+use app::domain::{
+    custody::KeyVault,
+    db::Database,
+    email::Email,
+    ledger::{
+        customers::{self, StoreCustomer},
+        point_systems::PointSystem,
+        submit::{submit, Destination, NewOperation},
+        Amount, Balance, LedgerError, OperationKind,
+    },
+};
+use mvs::builder::{MstTransfer, Recipient, Spendable};
+
+use crate::{
+    api_support::{fixture_vault, store_with_points},
+    helpers::{fresh_database_url, spawn_app_with, test_settings, TestApp},
+};
+
+/// Mines a block every 100 ms unless paused.
+struct Miner {
+    paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Miner {
+    fn start(chain: mvs::rpc::Client) -> Miner {
+        let paused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = paused.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = chain.generate(1).await;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Miner { paused, task }
+    }
+
+    fn pause(&self, paused: bool) {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+struct World {
+    app: TestApp,
+    db: Database,
+    vault: KeyVault,
+    chain: mvs::rpc::Client,
+    miner: Miner,
+    point_system: PointSystem,
+    symbol: String,
+}
+
+async fn world(slug: &str) -> World {
+    let guard = tempfile::tempdir().unwrap();
+    let data_dir = guard.path().to_path_buf();
+    let mut settings = test_settings(data_dir.clone(), fresh_database_url(&data_dir).await);
+    settings.chain = server::config::ChainSettings::Embedded {
+        block_interval: Duration::ZERO,
+    };
+    let app = spawn_app_with(settings, guard).await;
+    let chain = mvs::rpc::Client::new(app.chain_url.clone().unwrap(), Duration::from_secs(10));
+    let miner = Miner::start(chain.clone());
+    let db = Database::connect(&app.database_url, 4).await.unwrap();
+    let vault = fixture_vault(&app);
+    let (_, point_system) = store_with_points(&db, &vault, slug, 1_000_000).await;
+    World {
+        symbol: point_system.symbol.clone(),
+        app,
+        db,
+        vault,
+        chain,
+        miner,
+        point_system,
+    }
+}
+
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl World {
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn settled(&self) {
+        wait_for("every operation to settle", || async {
+            (self
+                .count("SELECT COUNT(*) FROM operations WHERE state IN ('queued', 'signed', 'broadcast')")
+                .await
+                == 0)
+                .then_some(())
+        })
+        .await;
+    }
+
+    async fn queue(&self, kind: OperationKind, from: i64, to: Destination, amount: u64) {
+        submit(
+            &self.db,
+            NewOperation {
+                point_system_id: self.point_system.id,
+                kind,
+                amount: Amount::new(amount).unwrap(),
+                from_key_id: from,
+                to,
+                actor: "test".into(),
+                reason: None,
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn balance(&self, key_id: i64) -> Balance {
+        Balance::fetch(&self.db, key_id, self.point_system.id)
+            .await
+            .unwrap()
+    }
+
+    async fn chain_confirmed(&self, address: &str) -> u64 {
+        self.chain
+            .get_address_asset(address, Some(&self.symbol))
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.confirmed)
+            .sum()
+    }
+
+    /// Stops mining and invalidates the block at `height` (and every block above it).
+    async fn invalidate(&self, height: i64) {
+        self.miner.pause(true);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let block = self
+            .chain
+            .get_block(mvs::rpc::BlockRef::Height(height as u64))
+            .await
+            .unwrap();
+        self.chain.invalidate_block(&block.hash).await.unwrap();
+    }
+
+    async fn stop(self) {
+        self.miner.task.abort();
+        self.db.close().await;
+        self.app.stop().await;
+    }
+}
+
+fn custodial(customer: &StoreCustomer) -> Destination {
+    Destination::Custodial {
+        key_id: customer.key_id,
+        address: customer.address.clone(),
+    }
+}
+
+/// Alice's points go out to her own outside wallet (40) and 25 come back as a deposit.
+async fn deposit_from_outside(w: &World, alice: &StoreCustomer) -> i64 {
+    let treasury = w.point_system.treasury_key_id;
+    w.queue(OperationKind::Award, treasury, custodial(alice), 100)
+        .await;
+    w.settled().await;
+    let outside = mvs::keys::PrivateKey::generate(mvs::Network::Testnet);
+    w.queue(
+        OperationKind::Withdraw,
+        alice.key_id,
+        Destination::External {
+            address: outside.address().to_string(),
+            avatar: None,
+        },
+        40,
+    )
+    .await;
+    w.settled().await;
+    let spend = |utxos: Vec<mvs::rpc::Utxo>, key: &mvs::keys::PrivateKey| -> Vec<Spendable> {
+        utxos
+            .iter()
+            .map(|u| Spendable {
+                outpoint: u.outpoint().unwrap(),
+                output: u.to_output().unwrap(),
+                key: key.clone(),
+            })
+            .collect()
+    };
+    let fee_wallet = server::worker::FeeWallet::ensure(&w.db, &w.vault)
+        .await
+        .unwrap();
+    let fee_key = w.vault.private_key(&w.db, fee_wallet.key_id).await.unwrap();
+    let mut fee_utxos = w.chain.list_etp_utxos(&fee_wallet.address).await.unwrap();
+    fee_utxos.retain(|u| u.height > 0);
+    fee_utxos.truncate(1);
+    let back = MstTransfer {
+        network: mvs::Network::Testnet,
+        symbol: w.symbol.clone(),
+        asset_inputs: spend(
+            w.chain
+                .list_asset_utxos(&outside.address().to_string(), &w.symbol)
+                .await
+                .unwrap(),
+            &outside,
+        ),
+        recipients: vec![Recipient::address(
+            mvs::Address::parse(&alice.address).unwrap(),
+            25,
+        )],
+        asset_change: outside.address(),
+        fee_inputs: spend(fee_utxos, &fee_key),
+        fee_change: mvs::Address::parse(&fee_wallet.address).unwrap(),
+        fee: mvs::consensus::MIN_TX_FEE,
+    }
+    .build()
+    .unwrap();
+    use mvs::encoding::Encode;
+    w.chain.send_raw_tx(&back.encode_hex()).await.unwrap();
+    wait_for("the deposit to be credited", || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM operations WHERE kind = 'deposit' AND state = 'confirmed'",
+        )
+        .fetch_optional(w.db.pool())
+        .await
+        .unwrap()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_reorganised_deposit_goes_back_to_pending_and_confirms_again() {
+    let w = world("deporg").await;
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let deposit = deposit_from_outside(&w, &alice).await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 85,
+            pending_in: 0,
+            confirmed: 85
+        }
+    );
+
+    let height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1")
+        .bind(deposit)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    w.invalidate(height).await;
+    wait_for("the deposit to be pending again", || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM operations WHERE id = $1")
+            .bind(deposit)
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        (state == "broadcast").then_some(())
+    })
+    .await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 60,
+            pending_in: 25,
+            confirmed: 60
+        },
+        "not credited as confirmed, not spendable while out of the chain"
+    );
+    assert_eq!(w.chain_confirmed(&alice.address).await, 60);
+
+    w.miner.pause(false);
+    w.settled().await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 85,
+            pending_in: 0,
+            confirmed: 85
+        },
+        "confirmed again, credited once"
+    );
+    assert_eq!(w.chain_confirmed(&alice.address).await, 85);
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit'")
+            .await,
+        1
+    );
+    let report = server::reconcile::reconcile(&w.db, &w.chain).await.unwrap();
+    assert!(report.differences.is_empty(), "{report}");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_reorganised_issue_goes_back_to_broadcast_and_confirms_again() {
+    let w = world("issorg").await;
+    let treasury = w.point_system.treasury_key_id;
+    let full = Balance {
+        available: 1_000_000,
+        pending_in: 0,
+        confirmed: 1_000_000,
+    };
+    assert_eq!(w.balance(treasury).await, full);
+
+    let height: i64 = sqlx::query_scalar("SELECT height FROM chain_txs WHERE purpose = 'issue'")
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    w.invalidate(height).await;
+    wait_for("the point system to be broadcast again", || async {
+        PointSystem::of_store(&w.db, w.point_system.store_id)
+            .await
+            .unwrap()
+            .filter(|p| p.status == "broadcast")
+    })
+    .await;
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM chain_txs WHERE purpose = 'issue' AND state = 'broadcast' AND reorgs = 1")
+            .await,
+        1
+    );
+    assert_eq!(
+        w.balance(treasury).await,
+        Balance {
+            available: 1_000_000,
+            pending_in: 0,
+            confirmed: 0
+        },
+        "nothing is confirmed while the issue is out of the chain"
+    );
+    // No new operations until it is back.
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let refused = submit(
+        &w.db,
+        NewOperation {
+            point_system_id: w.point_system.id,
+            kind: OperationKind::Award,
+            amount: Amount::new(5).unwrap(),
+            from_key_id: treasury,
+            to: custodial(&alice),
+            actor: "test".into(),
+            reason: None,
+            idempotency_key: None,
+        },
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(LedgerError::PointSystemNotReady)),
+        "{refused:?}"
+    );
+
+    w.miner.pause(false);
+    wait_for("the point system to be confirmed again", || async {
+        PointSystem::of_store(&w.db, w.point_system.store_id)
+            .await
+            .unwrap()
+            .filter(|p| p.status == "confirmed")
+    })
+    .await;
+    assert_eq!(
+        w.balance(treasury).await,
+        full,
+        "confirmed again, credited once"
+    );
+    assert_eq!(
+        w.chain_confirmed(&w.point_system.treasury_address).await,
+        1_000_000
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM events WHERE event_type = 'point_system.confirmed'")
+            .await,
+        1,
+        "announced once"
+    );
+    w.stop().await;
+}
