@@ -131,6 +131,11 @@ fn overview_view(data: StoreOverviewView) -> AnyView {
                 <a href=link("operations")>"Operations"</a> " · "
                 <a href=link("staff")>"Staff"</a> " · "
                 <a href=link("settings")>"Settings"</a>
+                // Keys and webhooks are for managers and owners (staff would get 403 there).
+                {(data.store.role >= crate::models::Role::Manager).then(|| view! {
+                    " · " <a href=link("api-keys")>"API keys"</a>
+                    " · " <a href=link("webhooks")>"Webhooks"</a>
+                })}
             </p>
             <h1>{data.store.name.clone()}</h1>
             <h2>"Totals"</h2>

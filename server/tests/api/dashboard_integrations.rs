@@ -247,6 +247,12 @@ async fn a_key_is_shown_once_works_against_the_api_and_answers_401_once_revoked(
         "{dashboard}"
     );
     assert!(dashboard.contains(&format!("href=\"/dashboard/stores/{store_id}/webhooks\"")));
+    let (_, _, overview) = ann.page(&format!("/dashboard/stores/{store_id}")).await;
+    assert!(
+        overview.contains(&format!("href=\"{page}\""))
+            && overview.contains(&format!("href=\"/dashboard/stores/{store_id}/webhooks\"")),
+        "the store's navigation links both pages: {overview}"
+    );
 
     let (key_id, key) = create_key(&ann, store_id, &["points:read", "points:write"]).await;
     assert_eq!(api_status(&app, &key).await, 200);
@@ -341,6 +347,11 @@ async fn staff_may_not_see_or_change_keys_and_webhooks() {
     let keys = keys_snapshot(&app).await;
     let hooks = webhooks_snapshot(&app).await;
 
+    let (_, _, overview) = bob.page(&format!("/dashboard/stores/{store_id}")).await;
+    assert!(
+        overview.contains("Customers") && !overview.contains("/api-keys"),
+        "staff are not offered the keys page: {overview}"
+    );
     for page in [
         format!("/dashboard/stores/{store_id}/api-keys"),
         format!("/dashboard/stores/{store_id}/webhooks"),
