@@ -72,7 +72,11 @@ async fn world(slug: &str) -> World {
     let miner = Miner::start(chain.clone());
     let db = Database::connect(&app.database_url, 4).await.unwrap();
     let vault = fixture_vault(&app);
-    let (_, point_system) = store_with_points(&db, &vault, slug, 1_000_000).await;
+    let point_system = if slug.ends_with("more") {
+        store_with_free_secondary_issue(&db, &vault, slug).await
+    } else {
+        store_with_points(&db, &vault, slug, 1_000_000).await.1
+    };
     World {
         symbol: point_system.symbol.clone(),
         app,
@@ -82,6 +86,44 @@ async fn world(slug: &str) -> World {
         miner,
         point_system,
     }
+}
+
+/// A store whose point system (1,000,000 of SLUG.POINTS) may issue more freely.
+async fn store_with_free_secondary_issue(
+    db: &Database,
+    vault: &KeyVault,
+    slug: &str,
+) -> PointSystem {
+    use app::domain::ledger::point_systems::{self, PointSystemSpec};
+    let operator: i64 = sqlx::query_scalar(
+        "INSERT INTO operators (email, password_hash, created_at) VALUES ($1, 'x', 0) RETURNING id",
+    )
+    .bind(format!("owner@{slug}.example"))
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let store = app::domain::stores::create(db, operator, slug, slug)
+        .await
+        .unwrap();
+    let spec = PointSystemSpec {
+        symbol: mvs::symbol::Symbol::parse(&format!("{}.POINTS", slug.to_uppercase())).unwrap(),
+        name: format!("{slug} points"),
+        description: "test points".into(),
+        decimals: 0,
+        max_supply: Amount::new(1_000_000).unwrap(),
+        secondary_issue: 127,
+        issuer_avatar: mvs::symbol::AvatarName::parse(slug).unwrap(),
+    };
+    point_systems::register(db, vault, store.id, &spec)
+        .await
+        .unwrap();
+    wait_for("the point system to be issued", || async {
+        PointSystem::of_store(db, store.id)
+            .await
+            .unwrap()
+            .filter(|p| p.status == "confirmed")
+    })
+    .await
 }
 
 async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
@@ -408,5 +450,78 @@ async fn a_reorganised_issue_goes_back_to_broadcast_and_confirms_again() {
         1,
         "announced once"
     );
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_reorganised_secondary_issue_confirms_again_and_grows_the_supply_once() {
+    use app::domain::ledger::secondary_issue::{self, NewSecondaryIssue};
+    let w = world("reorgmore").await;
+    let treasury = w.point_system.treasury_key_id;
+    let op = secondary_issue::submit(
+        &w.db,
+        NewSecondaryIssue {
+            point_system_id: w.point_system.id,
+            amount: Amount::new(500).unwrap(),
+            actor: "test".into(),
+            reason: Some("reorg test".into()),
+            idempotency_key: Some("more-1".into()),
+        },
+    )
+    .await
+    .unwrap();
+    w.settled().await;
+    let supply = || async {
+        PointSystem::of_store(&w.db, w.point_system.store_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .max_supply
+    };
+    assert_eq!(supply().await, 1_000_500);
+    let height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1")
+        .bind(op.id)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    w.invalidate(height).await;
+    wait_for("the secondary issue to be back in flight", || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM operations WHERE id = $1")
+            .bind(op.id)
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        (state == "broadcast").then_some(())
+    })
+    .await;
+    assert_eq!(
+        w.balance(treasury).await,
+        Balance {
+            available: 1_000_500,
+            pending_in: 0,
+            confirmed: 1_000_000
+        }
+    );
+    w.miner.pause(false);
+    w.settled().await;
+    assert_eq!(
+        w.balance(treasury).await,
+        Balance {
+            available: 1_000_500,
+            pending_in: 0,
+            confirmed: 1_000_500
+        }
+    );
+    assert_eq!(supply().await, 1_000_500, "the supply grew once");
+    assert_eq!(
+        w.chain.get_asset(&w.symbol).await.unwrap().maximum_supply,
+        1_000_500
+    );
+    assert_eq!(
+        w.chain_confirmed(&w.point_system.treasury_address).await,
+        1_000_500
+    );
+    let report = server::reconcile::reconcile(&w.db, &w.chain).await.unwrap();
+    assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
