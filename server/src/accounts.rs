@@ -67,6 +67,9 @@ pub fn spawn_background(
             if let Err(error) = rate_limit::delete_old(&db).await {
                 tracing::warn!(%error, "deleting old log-in failures failed");
             }
+            if let Err(error) = app::domain::customer_sessions::delete_old_requests(&db).await {
+                tracing::warn!(%error, "deleting old wallet link requests failed");
+            }
         }
     });
     vec![mailer, cleanup]

@@ -14,6 +14,7 @@ use crate::{
     domain::{
         clock,
         context::ServerContext,
+        db::Database,
         email::Email,
         mail::{self, templates},
     },
@@ -168,10 +169,10 @@ pub async fn find(ctx: &ServerContext, id: i64) -> Result<Option<WalletCustomer>
 }
 
 /// Forgets link requests older than the window.
-pub async fn delete_old_requests(ctx: &ServerContext) -> Result<u64, sqlx::Error> {
+pub async fn delete_old_requests(db: &Database) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM wallet_link_requests WHERE requested_at <= $1")
         .bind(clock::now() - WINDOW_SECS)
-        .execute(ctx.db.pool())
+        .execute(db.pool())
         .await?;
     Ok(done.rows_affected())
 }

@@ -25,7 +25,8 @@ pub fn WalletPage() -> impl IntoView {
     // while something is pending, so what is typed in the form survives the updates.
     let data = Resource::new(|| (), |_| wallet_overview());
     let tick = RwSignal::new(0u64);
-    let live = Resource::new(move || tick.get(), |_| wallet_overview());
+    let sent = query_value("sent_operation");
+    let live = Resource::new(move || (tick.get(), sent.get()), |_| wallet_overview());
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {
