@@ -137,7 +137,7 @@ fn key_row(key: ApiKeyRow, store_id: i64) -> impl IntoView {
             <td><code data-testid="api-key-prefix">{key.prefix.clone()} "…"</code></td>
             <td>{key.scopes.join(" ")}</td>
             <td>{key.created.clone()}</td>
-            <td>{key.last_used.clone().unwrap_or_else(|| "never".to_owned())}</td>
+            <td data-testid="api-key-last-used">{key.last_used.clone().unwrap_or_else(|| "never".to_owned())}</td>
             <td data-testid="api-key-state">{match &key.revoked {
                 Some(at) => format!("revoked {at}"),
                 None => "active".to_owned(),

@@ -167,7 +167,10 @@ fn endpoint_row(
     };
     view! {
         <tr data-webhook=endpoint.id>
-            <td><a href=format!("/dashboard/stores/{store_id}/webhooks/{}", endpoint.id)>{endpoint.url.clone()}</a></td>
+            <td>
+                <a href=format!("/dashboard/stores/{store_id}/webhooks/{}", endpoint.id)>{endpoint.url.clone()}</a>
+                {(!endpoint.description.is_empty()).then(|| view! { <br/><span class="hint">{endpoint.description.clone()}</span> })}
+            </td>
             <td>{events_label(&endpoint.event_types)}</td>
             <td data-testid="webhook-state">{state}</td>
             <td>

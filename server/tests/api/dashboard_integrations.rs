@@ -204,6 +204,7 @@ async fn create_endpoint(browser: &Browser, store_id: i64, url: &str) -> (i64, S
             &[
                 ("store_id", &store_id.to_string()),
                 ("url", url),
+                ("description", "Order system"),
                 ("event_types[]", "webhook.test"),
                 ("event_types[]", "operation.confirmed"),
             ],
@@ -261,6 +262,10 @@ async fn a_key_is_shown_once_works_against_the_api_and_answers_401_once_revoked(
     let (_, _, html) = ann.page(&page).await;
     assert_eq!(api_key_in(&html), None, "{html}");
     assert!(html.contains(&key[..12]), "the prefix is listed: {html}");
+    assert!(
+        !html.contains(r#"data-testid="api-key-last-used">never<"#),
+        "the API call is recorded as the key's last use: {html}"
+    );
     assert!(html.contains("points:read points:write"), "{html}");
 
     // Bad input: messages next to the fields, nothing created.
@@ -558,7 +563,9 @@ async fn send_test_event_and_redeliver_reach_the_receiver_and_show_in_the_delive
         "the secret is shown once: {html}"
     );
     assert!(
-        html.contains(&url) && html.contains("operation.confirmed, webhook.test"),
+        html.contains(&url)
+            && html.contains("Order system")
+            && html.contains("operation.confirmed, webhook.test"),
         "{html}"
     );
 
