@@ -21,7 +21,7 @@ async function startReceiver() {
   return { url: `http://127.0.0.1:${port}/hooks`, received, close: () => server.close() };
 }
 
-test("an operator creates an API key (shown once), a webhook endpoint, and sends a test event that shows in the delivery log", async ({ page, request }, testInfo) => {
+test("an operator creates an API key (shown once) and revokes it, creates a webhook endpoint, and sends a test event that shows in the delivery log", async ({ page, request }, testInfo) => {
   test.setTimeout(120_000);
   const receiver = await startReceiver();
   try {
@@ -51,6 +51,16 @@ test("an operator creates an API key (shown once), a webhook endpoint, and sends
     await expect(page.getByTestId("api-key-prefix")).toHaveText(`${key.slice(0, 12)}…`);
     await expect(page.getByTestId("new-api-key")).toHaveCount(0);
     expect(await page.content()).not.toContain(key);
+
+    // Revoking asks first; then the API refuses the key.
+    await hydrated(page);
+    await page.getByRole("link", { name: "Revoke…" }).click();
+    await expect(page.getByTestId("confirm-revoke")).toBeVisible();
+    await page.getByRole("button", { name: "Yes, revoke this key" }).click();
+    await expect(page.getByTestId("api-key-state")).toHaveText(/^revoked /);
+    await expect(page.getByTestId("confirm-revoke")).toHaveCount(0);
+    const refused = await request.get("/api/v1/store", { headers: { Authorization: `Bearer ${key}` } });
+    expect(refused.status()).toBe(401);
 
     // A webhook endpoint: the signing secret is shown once.
     await page.goto("/dashboard");
