@@ -5,12 +5,14 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::forms::{page_error, AccountBar};
 use crate::{
     errors::AppError,
-    server_fns::operations::{known, store_operations, OperationsPageView, KINDS, STATES},
+    server_fns::operations::{
+        known, known_date, store_operations, OperationsPageView, KINDS, STATES,
+    },
     urls::with_query,
 };
 
-/// `/dashboard/stores/{id}/operations`: every operation of the store, filtered by kind and
-/// state, with a CSV download of the same selection.
+/// `/dashboard/stores/{id}/operations`: every operation of the store, filtered by kind,
+/// state and creation date (UTC), with a CSV download of the same selection.
 #[component]
 pub fn OperationsPage() -> impl IntoView {
     let params = use_params_map();
@@ -20,6 +22,8 @@ pub fn OperationsPage() -> impl IntoView {
             (
                 known(&q.get("kind").unwrap_or_default(), &KINDS),
                 known(&q.get("state").unwrap_or_default(), &STATES),
+                known_date(&q.get("from").unwrap_or_default()),
+                known_date(&q.get("to").unwrap_or_default()),
             )
         })
     };
@@ -32,9 +36,9 @@ pub fn OperationsPage() -> impl IntoView {
                 filters(),
             )
         },
-        |(store_id, (kind, state))| async move {
+        |(store_id, (kind, state, from, to))| async move {
             match store_id {
-                Some(id) => store_operations(id, kind, state).await,
+                Some(id) => store_operations(id, kind, state, Some(from), Some(to)).await,
                 None => Err(AppError::NotFound),
             }
         },
@@ -43,25 +47,32 @@ pub fn OperationsPage() -> impl IntoView {
         <Title text="Operations · pointmint"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (kind, state) = filters();
+                let filters = filters();
                 match data.await {
                     Err(error) => page_error(error),
-                    Ok(view) => operations_view(view, kind, state),
+                    Ok(view) => operations_view(view, filters),
                 }
             })}
         </Suspense>
     }
 }
 
-fn operations_view(data: OperationsPageView, kind: String, state: String) -> AnyView {
+fn operations_view(
+    data: OperationsPageView,
+    (kind, state, from, to): (String, String, String, String),
+) -> AnyView {
     let store_id = data.store.id;
     let base = format!("/dashboard/stores/{store_id}/operations");
-    let csv = with_query(
-        &with_query(&format!("{base}.csv"), "kind", &kind),
-        "state",
-        &state,
-    );
-    let filtered = !kind.is_empty() || !state.is_empty();
+    let mut csv = format!("{base}.csv");
+    for (key, value) in [
+        ("kind", &kind),
+        ("state", &state),
+        ("from", &from),
+        ("to", &to),
+    ] {
+        csv = with_query(&csv, key, value);
+    }
+    let filtered = !kind.is_empty() || !state.is_empty() || !from.is_empty() || !to.is_empty();
     let required = data.required_confirmations;
     // n/N for operations under way; the block for confirmed ones.
     let progress = move |r: &crate::server_fns::operations::OperationRow| match (
@@ -97,6 +108,8 @@ fn operations_view(data: OperationsPageView, kind: String, state: String) -> Any
                         {STATES.iter().map(|s| view! { <option value=*s selected=state == *s>{*s}</option> }).collect_view()}
                     </select>
                 </label>
+                <label>"From (UTC)" <input type="date" name="from" value=from/></label>
+                <label>"To (UTC)" <input type="date" name="to" value=to/></label>
                 <button type="submit">"Filter"</button>
             </form>
             <p><a href=csv download="operations.csv" rel="external">"Download as CSV"</a></p>

@@ -59,6 +59,51 @@ pub struct OperationsPageView {
     pub required_confirmations: u64,
 }
 
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (what `<input type="date">` sends); `None`
+/// for anything else, which the list treats like no date filter.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Keeps a date filter only if it is a valid `YYYY-MM-DD`.
+pub fn known_date(text: &str) -> String {
+    match parse_date(text) {
+        Some(_) => text.trim().to_owned(),
+        None => String::new(),
+    }
+}
+
 /// Keeps a filter only if it names a known kind or state.
 pub fn known(filter: &str, allowed: &[&str]) -> String {
     let filter = filter.trim();
@@ -69,18 +114,23 @@ pub fn known(filter: &str, allowed: &[&str]) -> String {
     }
 }
 
-/// The store's operations, newest first, filtered by kind and state (empty: any).
+/// The store's operations, newest first, filtered by kind, state and creation date (UTC
+/// days `from` to `to`, both included; empty or invalid: any).
 #[cfg(feature = "ssr")]
 pub async fn query_operations(
     db: &Database,
     store_id: i64,
     kind: &str,
     state: &str,
+    from: &str,
+    to: &str,
     limit: i64,
 ) -> Result<Vec<OperationRow>, AppError> {
     use sqlx::Row;
     let kind = known(kind, &KINDS);
     let state = known(state, &STATES);
+    let since = parse_date(from).map_or(i64::MIN, |day| day * 86_400);
+    let until = parse_date(to).map_or(i64::MAX, |day| (day + 1) * 86_400);
     let rows = sqlx::query(
         "SELECT o.id, o.created_at, o.kind, o.amount, o.from_key_id, fsc.external_id, o.to_key_id, tsc.external_id, \
            o.to_address, o.state, o.txid, o.height, o.reason, o.error, p.treasury_key_id \
@@ -90,11 +140,14 @@ pub async fn query_operations(
          LEFT JOIN customers tc ON tc.key_id = o.to_key_id \
          LEFT JOIN store_customers tsc ON tsc.customer_id = tc.id AND tsc.store_id = p.store_id \
          WHERE p.store_id = $1 AND ($2 = '' OR o.kind = $2) AND ($3 = '' OR o.state = $3) \
-         ORDER BY o.id DESC LIMIT $4",
+           AND o.created_at >= $4 AND o.created_at < $5 \
+         ORDER BY o.id DESC LIMIT $6",
     )
     .bind(store_id)
     .bind(kind)
     .bind(state)
+    .bind(since)
+    .bind(until)
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
@@ -208,13 +261,17 @@ pub async fn store_operations(
     store_id: i64,
     kind: String,
     state: String,
+    from: Option<String>,
+    to: Option<String>,
 ) -> Result<OperationsPageView, AppError> {
     answer(
         async {
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Staff).await?;
-            let mut rows = query_operations(&ctx.db, store.id, &kind, &state, PAGE_LIMIT).await?;
+            let (from, to) = (from.unwrap_or_default(), to.unwrap_or_default());
+            let mut rows =
+                query_operations(&ctx.db, store.id, &kind, &state, &from, &to, PAGE_LIMIT).await?;
             let settings = store_settings::load(&ctx.db, store.id).await?;
             let required_confirmations = settings.confirmations_needed(PlatformPolicy::current()?);
             add_depths(&mut rows).await;
@@ -242,5 +299,22 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    }
+
+    #[test]
+    fn dates_are_days_since_the_epoch() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-02-29"), Some(11_016));
+        assert_eq!(parse_date("2025-11-23"), Some(20_415));
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-1-01",
+            "",
+            "yesterday",
+            "2025-11-23x",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 }

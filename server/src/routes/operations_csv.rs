@@ -24,6 +24,11 @@ pub struct Filters {
     kind: String,
     #[serde(default)]
     state: String,
+    /// Creation dates `YYYY-MM-DD` (UTC), both included.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
 }
 
 pub async fn download(
@@ -75,6 +80,8 @@ async fn csv(
         store.id,
         &filters.kind,
         &filters.state,
+        &filters.from,
+        &filters.to,
         CSV_LIMIT,
     )
     .await?;

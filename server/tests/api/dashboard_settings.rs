@@ -530,6 +530,31 @@ async fn each_store_confirms_at_its_own_depth_and_its_pages_count_what_is_confir
     miner.pause(false).await;
     crate::api_support::wait_confirmed(&db, pending).await;
 
+    // The operations list and its CSV filter by creation date (UTC days, both included).
+    let days = |offset: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        app::pages::chart::date_label(now / 86_400 + offset)
+    };
+    let list = format!("/dashboard/stores/{}/operations", one.store);
+    let (_, _, html) = ann
+        .page(&format!("{list}?from={}&to={}", days(0), days(0)))
+        .await;
+    assert_eq!(html.matches("<tr data-operation-id=").count(), 4, "{html}");
+    let (_, _, html) = ann.page(&format!("{list}?to={}", days(-1))).await;
+    assert!(
+        html.contains("No operation matches these filters."),
+        "{html}"
+    );
+    let (_, _, csv) = ann.page(&format!("{list}.csv?from={}", days(1))).await;
+    assert_eq!(csv.trim().lines().count(), 1, "header only: {csv}");
+    let (_, _, csv) = ann
+        .page(&format!("{list}.csv?kind=award&from={}", days(-1)))
+        .await;
+    assert_eq!(csv.trim().lines().count(), 4, "three awards: {csv}");
+
     // A store's batch window holds its first operation back for the others: two awards a
     // second apart share one transaction.
     let id = two.store.to_string();
