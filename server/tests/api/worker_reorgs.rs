@@ -525,3 +525,71 @@ async fn a_reorganised_secondary_issue_confirms_again_and_grows_the_supply_once(
     assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative_balance() {
+    let w = world("depgone").await;
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let deposit = deposit_from_outside(&w, &alice).await;
+    let height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1")
+        .bind(deposit)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    w.invalidate(height).await;
+    wait_for("the deposit to be pending again", || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM operations WHERE id = $1")
+            .bind(deposit)
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        (state == "broadcast").then_some(())
+    })
+    .await;
+
+    // The development chain returns invalidated transactions to its pool and keeps them
+    // across restarts, so it cannot lose one the way a real node can (the sender spends
+    // the same output elsewhere). Point the deposit at a transaction the node has never
+    // seen instead: to the worker that is exactly a deposit whose transaction is gone.
+    // Mining stays paused, so the real transaction stays unconfirmed in the pool.
+    sqlx::query("UPDATE operations SET txid = $1 WHERE id = $2")
+        .bind("11".repeat(32))
+        .bind(deposit)
+        .execute(w.db.pool())
+        .await
+        .unwrap();
+    let error = wait_for("the deposit to fail", || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT error FROM operations WHERE id = $1 AND state = 'failed'",
+        )
+        .bind(deposit)
+        .fetch_optional(w.db.pool())
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(
+        error.as_deref(),
+        Some("the deposit's transaction left the chain")
+    );
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 60,
+            pending_in: 0,
+            confirmed: 60
+        },
+        "the 25 that did not arrive are gone; nothing went below zero"
+    );
+    assert_eq!(w.chain_confirmed(&alice.address).await, 60);
+    w.stop().await;
+}
