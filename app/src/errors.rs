@@ -91,6 +91,12 @@ pub enum AppError {
     UnknownRecipient,
     #[error("These points are already yours; choose someone else.")]
     SendToSelf,
+    #[error("Use 3 to 63 letters, digits, dots, dashes, underscores or @ for the avatar, with no reserved word.")]
+    InvalidAvatarName,
+    #[error("That avatar is already taken; choose another.")]
+    AvatarNameTaken,
+    #[error("You already have an avatar.")]
+    AlreadyHasAvatar,
     #[error("Give the customer an id from your shop (1 to 100 characters).")]
     InvalidExternalId,
     #[error("Keep the customer's name under 100 characters.")]
@@ -159,6 +165,7 @@ impl AppError {
             | AppError::UnknownAvatar
             | AppError::UnknownRecipient
             | AppError::SendToSelf => Some("to"),
+            AppError::InvalidAvatarName | AppError::AvatarNameTaken => Some("avatar"),
             AppError::InvalidConfirmations => Some("required_confirmations"),
             AppError::InvalidBatchWindow => Some("batch_window_ms"),
             AppError::InvalidEarnRate => Some("earn_rate"),
@@ -218,6 +225,9 @@ impl AppError {
             AppError::UnknownAvatar => ("unknown_avatar", None),
             AppError::UnknownRecipient => ("unknown_recipient", None),
             AppError::SendToSelf => ("send_to_self", None),
+            AppError::InvalidAvatarName => ("invalid_avatar_name", None),
+            AppError::AvatarNameTaken => ("avatar_name_taken", None),
+            AppError::AlreadyHasAvatar => ("already_has_avatar", None),
             AppError::InvalidExternalId => ("invalid_external_id", None),
             AppError::InvalidCustomerName => ("invalid_customer_name", None),
             AppError::InvalidAmount => ("invalid_amount", None),
@@ -291,6 +301,9 @@ impl AppError {
             ("unknown_avatar", None) => AppError::UnknownAvatar,
             ("unknown_recipient", None) => AppError::UnknownRecipient,
             ("send_to_self", None) => AppError::SendToSelf,
+            ("invalid_avatar_name", None) => AppError::InvalidAvatarName,
+            ("avatar_name_taken", None) => AppError::AvatarNameTaken,
+            ("already_has_avatar", None) => AppError::AlreadyHasAvatar,
             ("invalid_external_id", None) => AppError::InvalidExternalId,
             ("invalid_customer_name", None) => AppError::InvalidCustomerName,
             ("invalid_amount", None) => AppError::InvalidAmount,

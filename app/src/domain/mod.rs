@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod clock;
 pub mod context;
 pub mod custody;
+pub mod customer_avatars;
 pub mod customer_sessions;
 pub mod db;
 pub mod email;

@@ -6,13 +6,17 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_location;
 
 use super::forms::{form_error, query_value, FieldError, FormError, Notice};
 use crate::{
     errors::AppError,
-    server_fns::wallet::{
-        wallet_overview, RequestWalletLink, WalletOperation, WalletSignIn, WalletSignOut,
-        WalletView,
+    server_fns::{
+        wallet::{
+            wallet_overview, RequestWalletLink, WalletOperation, WalletSignIn, WalletSignOut,
+            WalletView,
+        },
+        wallet_avatar::{RegisterWalletAvatar, WalletAvatar},
     },
 };
 
@@ -23,10 +27,11 @@ const POLL_EVERY: Duration = Duration::from_millis(1500);
 pub fn WalletPage() -> impl IntoView {
     // The page (with the send form) loads once; balances and history (`live`) are re-read
     // while something is pending, so what is typed in the form survives the updates.
-    let data = Resource::new(|| (), |_| wallet_overview());
+    // Both are read again after a form posts back here (`?sent_operation=`, `?avatar=`).
+    let search = use_location().search;
+    let data = Resource::new(move || search.get(), |_| wallet_overview());
     let tick = RwSignal::new(0u64);
-    let sent = query_value("sent_operation");
-    let live = Resource::new(move || (tick.get(), sent.get()), |_| wallet_overview());
+    let live = Resource::new(move || (tick.get(), search.get()), |_| wallet_overview());
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {
@@ -127,6 +132,16 @@ fn wallet_view(data: WalletView, live: Resource<Result<Option<WalletView>, AppEr
                 <p>"Points sent to this MVS address arrive in your wallet:"</p>
                 <p><code data-testid="wallet-address">{data.address.clone()}</code></p>
             </div>
+            <h2>"Your avatar"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match live.await {
+                        Ok(Some(WalletView { avatar: Some(avatar), .. })) => avatar_state(avatar),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
+            {data.avatar.as_ref().is_none_or(|a| a.state == "failed").then(avatar_form)}
             <h2>"Send points"</h2>
             {if sendable.is_empty() {
                 view! { <p data-testid="nothing-to-send">"You have no points to send yet."</p> }.into_any()
@@ -160,6 +175,35 @@ fn wallet_view(data: WalletView, live: Resource<Result<Option<WalletView>, AppEr
         </section>
     }
     .into_any()
+}
+
+fn avatar_state(avatar: WalletAvatar) -> AnyView {
+    let text = match avatar.state.as_str() {
+        "confirmed" => "registered on chain: others can send points to this name".to_owned(),
+        "failed" => "the chain refused the registration; choose another name".to_owned(),
+        "pending" => "waiting to be registered on chain".to_owned(),
+        _ => "being registered on chain".to_owned(),
+    };
+    view! {
+        <p data-testid="wallet-avatar" data-state=avatar.state.clone() aria-live="polite">
+            <strong>{avatar.name}</strong> ": " {text}
+        </p>
+    }
+    .into_any()
+}
+
+fn avatar_form() -> impl IntoView {
+    let action = ServerAction::<RegisterWalletAvatar>::new();
+    let error = form_error(action);
+    view! {
+        <ActionForm action=action>
+            <p class="hint">"An avatar is a name on the MVS chain for your address, so people can send you points by name."</p>
+            <FormError error/>
+            <label>"Avatar name" <input type="text" name="avatar" minlength="3" maxlength="63" required autocomplete="off"/></label>
+            <FieldError error field="avatar"/>
+            <button type="submit">"Register avatar"</button>
+        </ActionForm>
+    }
 }
 
 fn balances_table(data: &WalletView) -> AnyView {

@@ -15,6 +15,7 @@ pub mod store_overview;
 pub mod store_settings;
 pub mod stores;
 pub mod wallet;
+pub mod wallet_avatar;
 pub mod wallet_send;
 pub mod webhooks;
 

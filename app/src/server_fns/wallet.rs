@@ -7,7 +7,10 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{errors::AppError, server_fns::customers::OperationView};
+use crate::{
+    errors::AppError,
+    server_fns::{customers::OperationView, wallet_avatar::WalletAvatar},
+};
 
 #[cfg(feature = "ssr")]
 use crate::{
@@ -47,6 +50,8 @@ pub struct WalletView {
     pub address: String,
     /// The address as a QR code (an SVG document rendered on the server).
     pub address_qr_svg: String,
+    /// The avatar the customer registered (or asked for), if any.
+    pub avatar: Option<WalletAvatar>,
     pub balances: Vec<WalletBalance>,
     pub operations: Vec<WalletOperation>,
 }
@@ -54,7 +59,11 @@ pub struct WalletView {
 impl WalletView {
     /// Whether something is still on its way (the page keeps refreshing until not).
     pub fn has_pending(&self) -> bool {
-        self.operations.iter().any(|o| !o.op.is_final())
+        let avatar_pending = self
+            .avatar
+            .as_ref()
+            .is_some_and(|a| a.state != "confirmed" && a.state != "failed");
+        avatar_pending || self.operations.iter().any(|o| !o.op.is_final())
     }
 }
 
@@ -105,10 +114,17 @@ pub async fn wallet_overview() -> Result<Option<WalletView>, AppError> {
             };
             let balances = balances_of(&ctx, customer.key_id).await?;
             let operations = history_of(&ctx, customer.key_id).await?;
+            let avatar = crate::domain::customer_avatars::of_customer(&ctx.db, customer.id)
+                .await?
+                .map(|a| WalletAvatar {
+                    name: a.name,
+                    state: a.state,
+                });
             Ok(Some(WalletView {
                 email: customer.email.to_string(),
                 address_qr_svg: qr_svg(&customer.address),
                 address: customer.address,
+                avatar,
                 balances,
                 operations,
             }))

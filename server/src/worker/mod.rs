@@ -10,6 +10,7 @@
 pub mod broadcast;
 pub mod chain_txs;
 pub mod confirm;
+mod customer_avatars;
 mod deposits;
 pub mod fee_pool;
 pub mod fee_wallet;
@@ -90,6 +91,7 @@ impl Worker {
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
         self.issue_more_supply().await?;
+        self.register_customer_avatars().await?;
         self.send_queued().await?;
         self.broadcast_due().await?;
         Ok(())

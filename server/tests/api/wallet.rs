@@ -461,3 +461,111 @@ async fn customers_move_only_their_own_points_and_refusals_change_nothing() {
     assert_eq!(available(&fx, "a@example.com").await, 65);
     fx.app.stop().await;
 }
+
+/// Waits until the customer's avatar registration is confirmed on chain.
+async fn wait_avatar_confirmed(fx: &ApiFixture, email: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state: Option<String> = sqlx::query_scalar(
+            "SELECT t.state FROM customer_avatars a JOIN customers c ON c.id = a.customer_id \
+             JOIN chain_txs t ON t.id = a.chain_tx_id WHERE c.email = $1",
+        )
+        .bind(email)
+        .fetch_optional(fx.db.pool())
+        .await
+        .unwrap();
+        if state.as_deref() == Some("confirmed") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the avatar of {email} did not confirm ({state:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_customer_registers_an_avatar_and_receives_points_sent_to_it() {
+    let fx = api_fixture().await;
+    let key = fx.key(&[Scope::PointsWrite]).await;
+    put_customer(&fx, &key, "a", "a@example.com").await;
+    put_customer(&fx, &key, "b", "b@example.com").await;
+    let awarded = award(&fx, &key, "b", 20).await;
+    wait_confirmed(&fx.db, awarded).await;
+    let a = signed_in(&fx, "a@example.com").await;
+    let b = signed_in(&fx, "b@example.com").await;
+
+    // Refused: not an avatar name, the store's issuer avatar; nothing is recorded.
+    for (name, code) in [
+        ("x", "invalid_avatar_name"),
+        ("corner", "avatar_name_taken"),
+    ] {
+        let posted = a
+            .submit("wallet_register_avatar", "/wallet", &[("avatar", name)])
+            .await;
+        assert_eq!(posted.error().as_deref(), Some(code), "{name}: {posted:?}");
+    }
+    assert_eq!(fx.count("customer_avatars").await, 0);
+    // Not signed in: refused.
+    let stranger = Browser::new(&fx.app);
+    let posted = stranger
+        .submit(
+            "wallet_register_avatar",
+            "/wallet",
+            &[("avatar", "ann-wallet")],
+        )
+        .await;
+    assert_eq!(posted.error().as_deref(), Some("not_signed_in"));
+
+    let posted = a
+        .submit(
+            "wallet_register_avatar",
+            "/wallet",
+            &[("avatar", "ann-wallet")],
+        )
+        .await;
+    assert_eq!(posted.location, "/wallet?avatar=1", "{posted:?}");
+    let posted = a
+        .submit(
+            "wallet_register_avatar",
+            "/wallet",
+            &[("avatar", "ann-other")],
+        )
+        .await;
+    assert_eq!(posted.error().as_deref(), Some("already_has_avatar"));
+    let posted = b
+        .submit(
+            "wallet_register_avatar",
+            "/wallet",
+            &[("avatar", "ANN-WALLET")],
+        )
+        .await;
+    assert_eq!(posted.error().as_deref(), Some("avatar_name_taken"));
+
+    // The worker registers it on chain for A's address; then B sends to the name.
+    wait_avatar_confirmed(&fx, "a@example.com").await;
+    let (_, _, html) = a.page("/wallet").await;
+    assert!(
+        html.contains(r#"data-testid="wallet-avatar" data-state="confirmed""#),
+        "{html}"
+    );
+    let ps = fx.point_system.id.to_string();
+    let posted = b
+        .submit(
+            "wallet_send",
+            "/wallet/send",
+            &[("point_system", &ps), ("to", "ann-wallet"), ("amount", "5")],
+        )
+        .await;
+    let id: i64 = posted
+        .location
+        .strip_prefix("/wallet?sent_operation=")
+        .unwrap_or_else(|| panic!("{posted:?}"))
+        .parse()
+        .unwrap();
+    wait_confirmed(&fx.db, id).await;
+    assert_eq!(available(&fx, "a@example.com").await, 5);
+    assert_eq!(available(&fx, "b@example.com").await, 15);
+    fx.app.stop().await;
+}
