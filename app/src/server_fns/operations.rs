@@ -26,8 +26,14 @@ pub const PAGE_LIMIT: i64 = 200;
 /// Most rows one CSV export holds.
 pub const CSV_LIMIT: i64 = 100_000;
 /// Kinds and states a filter may name.
-pub const KINDS: [&str; 6] = [
-    "award", "redeem", "transfer", "adjust", "withdraw", "deposit",
+pub const KINDS: [&str; 7] = [
+    "award",
+    "redeem",
+    "transfer",
+    "adjust",
+    "withdraw",
+    "deposit",
+    "secondary_issue",
 ];
 pub const STATES: [&str; 5] = ["queued", "signed", "broadcast", "confirmed", "failed"];
 
