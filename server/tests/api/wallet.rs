@@ -327,9 +327,8 @@ async fn customers_move_only_their_own_points_and_refusals_change_nothing() {
 
     // A's refused sends: too many, an invalid address (a typo; another network's), an
     // unknown avatar, an unknown person, themselves, a point system that does not exist.
-    let outside = mvs::keys::PrivateKey::generate(mvs::Network::Testnet)
-        .address()
-        .to_string();
+    let outside_key = mvs::keys::PrivateKey::generate(mvs::Network::Testnet);
+    let outside = outside_key.address().to_string();
     let typo = format!(
         "{}{}",
         &outside[..33],
@@ -459,7 +458,90 @@ async fn customers_move_only_their_own_points_and_refusals_change_nothing() {
         .unwrap();
     assert_eq!(kind, "withdraw");
     assert_eq!(available(&fx, "a@example.com").await, 65);
+
+    // From that outside wallet 3 points come back: the worker's scan finds them and A's
+    // history shows a deposit from outside the platform.
+    send_back_from_outside(&fx, &outside_key, &a_address(&fx).await, 3).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, view) = a.call("wallet_overview", &[]).await;
+        let deposit = view["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["op"]["kind"] == "deposit")
+            .cloned();
+        if let Some(deposit) = deposit {
+            assert_eq!(deposit["op"]["amount"], 3);
+            assert_eq!(deposit["op"]["incoming"], true);
+            assert_eq!(deposit["counterparty"], "outside the platform");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no deposit in {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     fx.app.stop().await;
+}
+
+async fn a_address(fx: &ApiFixture) -> String {
+    sqlx::query_scalar(
+        "SELECT k.address FROM customers c JOIN custody_keys k ON k.id = c.key_id WHERE c.email = 'a@example.com'",
+    )
+    .fetch_one(fx.db.pool())
+    .await
+    .unwrap()
+}
+
+/// An outsider's wallet sends `amount` points to `to` (the platform's fee wallet sponsors the fee).
+async fn send_back_from_outside(
+    fx: &ApiFixture,
+    outside: &mvs::keys::PrivateKey,
+    to: &str,
+    amount: u64,
+) {
+    use mvs::builder::{MstTransfer, Recipient, Spendable};
+    use mvs::encoding::Encode;
+    let chain = mvs::rpc::Client::new(
+        fx.app.chain_url.clone().unwrap(),
+        std::time::Duration::from_secs(10),
+    );
+    let symbol = fx.point_system.symbol.clone();
+    let spend = |utxos: Vec<mvs::rpc::Utxo>, key: &mvs::keys::PrivateKey| -> Vec<Spendable> {
+        utxos
+            .iter()
+            .map(|u| Spendable {
+                outpoint: u.outpoint().unwrap(),
+                output: u.to_output().unwrap(),
+                key: key.clone(),
+            })
+            .collect()
+    };
+    let vault = crate::api_support::fixture_vault(&fx.app);
+    let fee_wallet = server::worker::FeeWallet::ensure(&fx.db, &vault)
+        .await
+        .unwrap();
+    let fee_key = vault.private_key(&fx.db, fee_wallet.key_id).await.unwrap();
+    let mut fee_utxos = chain.list_etp_utxos(&fee_wallet.address).await.unwrap();
+    fee_utxos.truncate(1);
+    let back = MstTransfer {
+        network: mvs::Network::Testnet,
+        symbol: symbol.clone(),
+        asset_inputs: spend(
+            chain
+                .list_asset_utxos(&outside.address().to_string(), &symbol)
+                .await
+                .unwrap(),
+            outside,
+        ),
+        recipients: vec![Recipient::address(mvs::Address::parse(to).unwrap(), amount)],
+        asset_change: outside.address(),
+        fee_inputs: spend(fee_utxos, &fee_key),
+        fee_change: mvs::Address::parse(&fee_wallet.address).unwrap(),
+        fee: mvs::consensus::MIN_TX_FEE,
+    }
+    .build()
+    .unwrap();
+    chain.send_raw_tx(&back.encode_hex()).await.unwrap();
 }
 
 /// Waits until the customer's avatar registration is confirmed on chain.
