@@ -9,7 +9,9 @@
 //! them as is still `available` is held back (`reorg_held`), never more, so no balance
 //! goes negative. When the transaction is mined again and deep enough, the deposit
 //! confirms again and the held points return. When the node no longer knows it at all
-//! (the sender double-spent it), the deposit fails and its pending points go away.
+//! (the sender double-spent it), the deposit fails and its pending points go away; should
+//! the transaction still be mined within a day (a node can briefly miss one after a
+//! reorganisation), the failed deposit is credited again.
 //! What the customer had already spent of it cannot be taken back by the ledger: if that
 //! spend spent the deposit's own output it is refused by the node and fails (the ledger
 //! then returns the points to `available`), so the customer keeps points the chain does
@@ -69,6 +71,9 @@ impl Worker {
 
 /// How far back credited deposits are watched for reorganisations (as for transfers).
 const REORG_WINDOW: u64 = 100;
+/// How long a deposit failed for a vanished transaction is still looked for: a node may
+/// briefly not know a transaction after a reorganisation and mine it later.
+const REVIVE_WINDOW_SECS: i64 = 24 * 3600;
 
 impl Worker {
     /// Puts credited deposits whose transaction left its block back to pending, confirms
@@ -76,9 +81,11 @@ impl Worker {
     pub(super) async fn follow_deposit_reorganisations(&self, tip: u64) -> anyhow::Result<()> {
         let rows = sqlx::query(
             "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
-             AND ((state = 'confirmed' AND height >= $1) OR state = 'broadcast') ORDER BY id LIMIT 500",
+             AND ((state = 'confirmed' AND height >= $1) OR state = 'broadcast' \
+               OR (state = 'failed' AND reorg_held IS NOT NULL AND updated_at >= $2)) ORDER BY id LIMIT 500",
         )
         .bind(tip.saturating_sub(REORG_WINDOW) as i64)
+        .bind(clock::now() - REVIVE_WINDOW_SECS)
         .fetch_all(self.db.pool())
         .await?;
         for row in rows {
@@ -97,6 +104,13 @@ impl Worker {
             let depth = found.map_or(0, |h| super::confirm::confirmations(tip, h));
             match (state.as_str(), found) {
                 ("confirmed", Some(h)) if Some(h as i64) == height => {}
+                ("failed", Some(h)) if depth >= self.settings.required_confirmations => {
+                    self.db
+                        .write(async |tx| revive_deposit(tx, id, h as i64).await)
+                        .await?;
+                    tracing::warn!(%txid, height = h, "a deposit given up for gone was mined after all; credited again");
+                }
+                ("failed", _) => {}
                 ("confirmed", _) => {
                     tracing::warn!(%txid, ?height, "a credited deposit left its block (reorganisation)");
                     self.db
@@ -208,6 +222,30 @@ async fn confirm_deposit_again(
     Ok(())
 }
 
+/// A deposit failed as gone whose transaction is in a block after all: credited again
+/// (the points held back return; those spent meanwhile were never taken).
+async fn revive_deposit(conn: &mut AnyConnection, id: i64, height: i64) -> anyhow::Result<()> {
+    let (op, held) = deposit(conn, id).await?;
+    let Some(key_id) = op.to_key_id else {
+        return Ok(());
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET state = 'confirmed', height = $1, error = NULL, reorg_held = NULL, updated_at = $2 \
+         WHERE id = $3 AND state = 'failed' AND reorg_held IS NOT NULL RETURNING {COLUMNS}"
+    ))
+    .bind(height)
+    .bind(clock::now())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = row {
+        balances::add(conn, key_id, op.point_system_id, held, 0, op.amount as i64).await?;
+        let op = Operation::from_row(&row)?;
+        settle::emit_operation_event(conn, &op, EventType::OperationConfirmed).await?;
+    }
+    Ok(())
+}
+
 async fn drop_deposit(conn: &mut AnyConnection, id: i64) -> anyhow::Result<()> {
     let (op, held) = deposit(conn, id).await?;
     let Some(key_id) = op.to_key_id else {
@@ -221,7 +259,7 @@ async fn drop_deposit(conn: &mut AnyConnection, id: i64) -> anyhow::Result<()> {
         "the deposit's transaction left the chain".to_owned()
     };
     let row = sqlx::query(&format!(
-        "UPDATE operations SET state = 'failed', error = $1, reorg_held = NULL, updated_at = $2 \
+        "UPDATE operations SET state = 'failed', error = $1, updated_at = $2 \
          WHERE id = $3 AND state = 'broadcast' RETURNING {COLUMNS}"
     ))
     .bind(&reason)

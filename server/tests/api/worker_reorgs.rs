@@ -527,7 +527,8 @@ async fn a_reorganised_secondary_issue_confirms_again_and_grows_the_supply_once(
 }
 
 #[tokio::test]
-async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative_balance() {
+async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative_balance_and_revives_if_mined(
+) {
     let w = world("depgone").await;
     let alice = customers::upsert(
         &w.db,
@@ -561,6 +562,11 @@ async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative
     // the same output elsewhere). Point the deposit at a transaction the node has never
     // seen instead: to the worker that is exactly a deposit whose transaction is gone.
     // Mining stays paused, so the real transaction stays unconfirmed in the pool.
+    let deposit_txid: String = sqlx::query_scalar("SELECT txid FROM operations WHERE id = $1")
+        .bind(deposit)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
     sqlx::query("UPDATE operations SET txid = $1 WHERE id = $2")
         .bind("11".repeat(32))
         .bind(deposit)
@@ -591,5 +597,35 @@ async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative
         "the 25 that did not arrive are gone; nothing went below zero"
     );
     assert_eq!(w.chain_confirmed(&alice.address).await, 60);
+
+    // Should the transaction be mined after all, the deposit is credited again, once.
+    sqlx::query("UPDATE operations SET txid = $1 WHERE id = $2")
+        .bind(&deposit_txid)
+        .bind(deposit)
+        .execute(w.db.pool())
+        .await
+        .unwrap();
+    w.miner.pause(false);
+    w.settled().await;
+    wait_for("the deposit to be credited again", || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM operations WHERE id = $1")
+            .bind(deposit)
+            .fetch_one(w.db.pool())
+            .await
+            .unwrap();
+        (state == "confirmed").then_some(())
+    })
+    .await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 85,
+            pending_in: 0,
+            confirmed: 85
+        }
+    );
+    assert_eq!(w.chain_confirmed(&alice.address).await, 85);
+    let report = server::reconcile::reconcile(&w.db, &w.chain).await.unwrap();
+    assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
