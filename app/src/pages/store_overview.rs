@@ -173,3 +173,38 @@ fn overview_view(data: StoreOverviewView) -> AnyView {
     }
     .into_any()
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn known(low: bool) -> FeeWalletPanel {
+        FeeWalletPanel::Known {
+            address: "tAddress".into(),
+            balance_etp: "0.50000000".into(),
+            outputs: 3,
+            low,
+            low_below_etp: "22.00000000".into(),
+        }
+    }
+
+    #[test]
+    fn a_low_fee_wallet_is_flagged_and_an_unreachable_node_is_said() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let html = fee_wallet_view(known(true)).to_html();
+            assert!(
+                html.contains("fee-wallet-low") && html.contains("below 22.00000000 ETP"),
+                "{html}"
+            );
+            assert!(
+                html.contains("0.50000000") && html.contains(">3<"),
+                "{html}"
+            );
+            let html = fee_wallet_view(known(false)).to_html();
+            assert!(!html.contains("fee-wallet-low"), "{html}");
+            let html = fee_wallet_view(FeeWalletPanel::NodeUnreachable).to_html();
+            assert!(html.contains("does not answer"), "{html}");
+        });
+    }
+}
