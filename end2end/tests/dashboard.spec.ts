@@ -65,6 +65,11 @@ test("an owner sets the store's policies, awards by order total and sees the ove
   await page.goto("/dashboard");
   await page.locator("tr", { hasText: `Tea House ${stamp}` }).getByTestId("store-overview-link").click();
   await expect(page).toHaveURL(new RegExp(`${storePath}$`));
+  // The server-rendered charts survive hydration without errors.
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.reload();
+  await hydrated(page);
   await expect(page.getByTestId("total-issued")).toContainText("25");
   await expect(page.getByTestId("total-outstanding")).toContainText("25");
   await expect(page.getByTestId("total-customers")).toHaveText("1");
@@ -77,5 +82,6 @@ test("an owner sets the store's policies, awards by order total and sees the ove
   await expect(page.locator('svg[data-chart="issued"] rect.bar')).toHaveCount(30);
   await expect(page.getByTestId("fee-wallet-balance")).toContainText(/\d+\.\d{8} ETP/);
   await expect(page.getByTestId("fee-wallet-outputs")).toHaveText(/^\d+$/);
+  expect(errors).toEqual([]);
   await shot(page, testInfo, "03-store-overview");
 });
