@@ -29,19 +29,37 @@ struct Lane {
     from_address: String,
 }
 
+/// Bound on the transactions one lane sends in one round, so one store's backlog cannot
+/// keep the worker from following the chain and serving the other stores.
+const MAX_BATCHES_PER_LANE_AND_ROUND: usize = 8;
+
 impl Worker {
     /// Signs and stores transactions for queued operations. Returns how many were built.
     pub(super) async fn send_queued(&self) -> anyhow::Result<usize> {
         let mut built = 0;
         for lane in self.lanes().await? {
-            match self.send_lane(&lane).await {
-                Ok(true) => built += 1,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(
-                    ?lane,
-                    error = format!("{error:#}"),
-                    "building a transaction failed; will retry"
-                ),
+            // A backlog larger than one transaction leaves in several this round (not one
+            // per round): each is broadcast before the next is built, so the next one can
+            // spend its change.
+            for _ in 0..MAX_BATCHES_PER_LANE_AND_ROUND {
+                match self.send_lane(&lane).await {
+                    Ok(0) => break,
+                    Ok(operations) => {
+                        built += 1;
+                        if operations < self.settings.max_outputs_per_tx {
+                            break;
+                        }
+                        self.broadcast_due().await?;
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            ?lane,
+                            error = format!("{error:#}"),
+                            "building a transaction failed; will retry"
+                        );
+                        break;
+                    }
+                }
             }
         }
         Ok(built)
@@ -80,9 +98,10 @@ impl Worker {
         Ok(lanes)
     }
 
-    /// One batch for one lane. `Ok(false)` when another worker took the operations or the
-    /// inputs first (nothing changed; the next round tries again).
-    async fn send_lane(&self, lane: &Lane) -> anyhow::Result<bool> {
+    /// One batch for one lane; the number of operations it carries. `Ok(0)` when another
+    /// worker took the operations or the inputs first (nothing changed; the next round tries
+    /// again).
+    async fn send_lane(&self, lane: &Lane) -> anyhow::Result<usize> {
         // Chain look-ups and key opening happen before the write transaction, so the
         // database is never locked while waiting on the node.
         let asset_utxos = self
@@ -111,7 +130,7 @@ impl Worker {
         .map(Operation::from_row)
         .collect::<Result<_, _>>()?;
         if claimed.is_empty() {
-            return Ok(false);
+            return Ok(0);
         }
         let needed: u64 = claimed.iter().map(|op| op.amount).sum();
         let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
@@ -123,11 +142,11 @@ impl Worker {
                 needed,
                 "sending address holds too few unreserved points yet"
             );
-            return Ok(false);
+            return Ok(0);
         };
         let Some(fee_inputs) = select_etp(&fee_utxos, &reserved, MIN_TX_FEE) else {
             tracing::warn!(address = %self.fee_wallet.address, "the fee wallet cannot pay a transaction fee");
-            return Ok(false);
+            return Ok(0);
         };
         let recipients = claimed
             .iter()
@@ -156,22 +175,29 @@ impl Worker {
         {
             Ok(id) => id,
             // Another worker reserved one of these outputs first: leave the operations queued.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(0),
             Err(e) => return Err(e.into()),
         };
         let txid = transaction.txid().to_string();
-        for op in &claimed {
-            sqlx::query("UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 WHERE id = $4 AND state = 'queued'")
-                .bind(chain_tx_id)
-                .bind(&txid)
-                .bind(app::domain::clock::now())
-                .bind(op.id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // One statement for the whole batch: a statement per operation held the write lock
+        // (all of SQLite) for hundreds of round trips while API writes waited.
+        let ids = claimed
+            .iter()
+            .map(|op| op.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!(
+            "UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 \
+             WHERE id IN ({ids}) AND state = 'queued'"
+        ))
+        .bind(chain_tx_id)
+        .bind(&txid)
+        .bind(app::domain::clock::now())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(%txid, operations = claimed.len(), points = needed, "transfer signed and stored");
-        Ok(true)
+        Ok(claimed.len())
     }
 }
 
