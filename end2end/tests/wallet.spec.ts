@@ -129,6 +129,20 @@ test("a customer receives points, signs in by link and sends points to another c
 
   // Ben sees nothing of Ann's award.
   await expect(benPage.locator("tr[data-operation-id]")).toHaveCount(1);
+
+  // Anyone can check the transfer on the public page of the points.
+  const txid = (await annTransfer.getByTestId("operation-txid").textContent())!;
+  const visitor = await browser.newContext();
+  const publicPage = await visitor.newPage();
+  await publicPage.goto(`/points/${symbol}`);
+  await expect(publicPage.getByTestId("points-symbol")).toHaveText(symbol);
+  await expect(publicPage.getByTestId("holders")).toHaveText("2");
+  await publicPage.getByLabel("Transaction id or operation number").fill(txid);
+  await publicPage.getByRole("button", { name: "Verify" }).click();
+  await expect(publicPage.getByTestId("chain-says")).toHaveAttribute("data-found", "true");
+  await expect(publicPage.getByTestId("ledger-says")).toContainText("transfer");
+  await shot(publicPage, testInfo, "06-public-verify");
+  await visitor.close();
   await annContext.close();
   await benContext.close();
 });
