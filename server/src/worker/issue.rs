@@ -104,7 +104,7 @@ impl Worker {
             name: AvatarName::parse(&pending.issuer_avatar)?,
             address: treasury.address(),
             fee_inputs: spendables(&fee_inputs, &fee_key)?,
-            fee_change: fee_address.clone(),
+            fee_change: fee_address,
         }
         .build()
         .context("building the avatar registration")?;
