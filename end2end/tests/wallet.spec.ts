@@ -57,10 +57,10 @@ async function addCustomer(page: Page, id: string, email: string) {
 }
 
 /** Opens the wallet with the link from the store's welcome mail. */
-async function signInFromWelcomeMail(page: Page, email: string) {
+async function signInFromWelcomeMail(page: Page, email: string, javaScript = true) {
   const mail = await waitForMail(email, "Your loyalty points from");
   await page.goto(linkIn(mail, "/wallet/sign-in?token="));
-  await hydrated(page);
+  if (javaScript) await hydrated(page);
   await page.getByRole("button", { name: "Open my wallet" }).click();
   await expect(page).toHaveURL(/\/wallet$/);
   await expect(page.getByTestId("wallet-signed-in-as")).toHaveText(email);
@@ -117,10 +117,11 @@ test("a customer receives points, signs in by link and sends points to another c
   expect(await annPage.evaluate(() => (window as any).__noReload)).toBe(true);
   await shot(annPage, testInfo, "04-ann-confirmed");
 
-  // Ben signs in by link and sees the 40 points and the same transfer, confirmed.
-  const benContext = await browser.newContext();
+  // Ben signs in by link and sees the 40 points and the same transfer, confirmed. His
+  // browser runs no JavaScript: every step is a plain link, GET form or POST form.
+  const benContext = await browser.newContext({ javaScriptEnabled: false });
   const benPage = await benContext.newPage();
-  await signInFromWelcomeMail(benPage, ben);
+  await signInFromWelcomeMail(benPage, ben, false);
   await expect(benPage.locator(`tr[data-symbol="${symbol}"]`).getByTestId("wallet-available")).toHaveText("40");
   const benTransfer = benPage.locator(`tr[data-operation-id="${sentId}"]`);
   await expect(benTransfer).toHaveAttribute("data-state", "confirmed");
@@ -129,6 +130,25 @@ test("a customer receives points, signs in by link and sends points to another c
 
   // Ben sees nothing of Ann's award.
   await expect(benPage.locator("tr[data-operation-id]")).toHaveCount(1);
+
+  // Without JavaScript, Ben first asks for too much (refused next to the field), then sends
+  // 10 back to Ann after the review.
+  await benPage.getByLabel("Amount").fill("41");
+  await benPage.getByLabel(/^To:/).fill(ann);
+  await benPage.getByRole("button", { name: "Review" }).click();
+  await expect(benPage.locator('[data-error-for="amount"]')).toHaveText("That is more points than are available.");
+  await shot(benPage, testInfo, "06-ben-too-much");
+  await benPage.getByLabel("Amount").fill("10");
+  await benPage.getByRole("button", { name: "Review" }).click();
+  await expect(benPage.getByTestId("review-recipient")).toHaveText(ann);
+  await benPage.getByRole("button", { name: `Send 10 ${symbol}` }).click();
+  await expect(benPage).toHaveURL(/\/wallet\?sent_operation=\d+$/);
+  const backId = benPage.url().match(/sent_operation=(\d+)/)![1];
+  // Ann's page (with JavaScript) picks it up on its own and follows it to confirmed.
+  const annBack = annPage.locator(`tr[data-operation-id="${backId}"]`);
+  await expect(annBack).toHaveAttribute("data-state", "confirmed", { timeout: 30_000 });
+  await expect(annBalance.getByTestId("wallet-available")).toHaveText("70");
+  await shot(annPage, testInfo, "07-ann-received-back");
 
   // Anyone can check the transfer on the public page of the points.
   const txid = (await annTransfer.getByTestId("operation-txid").textContent())!;
@@ -141,7 +161,7 @@ test("a customer receives points, signs in by link and sends points to another c
   await publicPage.getByRole("button", { name: "Verify" }).click();
   await expect(publicPage.getByTestId("chain-says")).toHaveAttribute("data-found", "true");
   await expect(publicPage.getByTestId("ledger-says")).toContainText("transfer");
-  await shot(publicPage, testInfo, "06-public-verify");
+  await shot(publicPage, testInfo, "08-public-verify");
   await visitor.close();
   await annContext.close();
   await benContext.close();

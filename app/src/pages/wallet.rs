@@ -22,6 +22,8 @@ use crate::{
 
 /// How often the wallet re-reads balances and history while an operation is on its way.
 const POLL_EVERY: Duration = Duration::from_millis(1500);
+/// An idle wallet (nothing pending) looks for incoming points every this many intervals.
+const IDLE_EVERY_NTH: u32 = 4;
 
 #[component]
 pub fn WalletPage() -> impl IntoView {
@@ -33,14 +35,16 @@ pub fn WalletPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let live = Resource::new(move || (tick.get(), search.get()), |_| wallet_overview());
     Effect::new(move |_| {
+        // Points may also arrive from someone else at any time: an idle wallet looks again
+        // every IDLE_EVERY_NTH interval, a busy one at every interval.
+        let idle_rounds = std::cell::Cell::new(0u32);
         let handle = set_interval_with_handle(
             move || {
-                let waiting = live
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .flatten()
-                    .is_some_and(|v| v.has_pending());
-                if waiting {
+                let signed_in = live.get_untracked().and_then(Result::ok).flatten();
+                let waiting = signed_in.as_ref().is_some_and(|v| v.has_pending());
+                idle_rounds.set(idle_rounds.get() + 1);
+                if waiting || (signed_in.is_some() && idle_rounds.get() >= IDLE_EVERY_NTH) {
+                    idle_rounds.set(0);
                     tick.update(|t| *t += 1);
                 }
             },
