@@ -85,8 +85,10 @@ impl Worker {
         // One look at the tip serves every step that follows the chain this round.
         let tip = self.chain.get_height().await?;
         self.follow_reorganisations(tip).await?;
-        self.follow_confirmations(tip).await?;
+        // Before confirmations: a spend of a reorganised deposit's points must not confirm
+        // again before the deposit does (the spender's confirmed balance would go negative).
         self.follow_deposit_reorganisations(tip).await?;
+        self.follow_confirmations(tip).await?;
         self.scan_deposits(tip).await?;
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;

@@ -629,3 +629,76 @@ async fn a_reorganised_deposit_the_node_no_longer_knows_fails_without_a_negative
     assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_reorganised_deposit_already_spent_holds_back_only_what_is_left_and_settles_again() {
+    let w = world("depspent").await;
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let deposit = deposit_from_outside(&w, &alice).await;
+    // Alice spends 80 of her 85, the deposit's points among them.
+    let treasury = Destination::Custodial {
+        key_id: w.point_system.treasury_key_id,
+        address: w.point_system.treasury_address.clone(),
+    };
+    w.queue(OperationKind::Redeem, alice.key_id, treasury, 80)
+        .await;
+    w.settled().await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 5,
+            pending_in: 0,
+            confirmed: 5
+        }
+    );
+
+    let height: i64 = sqlx::query_scalar("SELECT height FROM operations WHERE id = $1")
+        .bind(deposit)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+    w.invalidate(height).await;
+    wait_for(
+        "the deposit and the redemption to be pending again",
+        || async {
+            (w.count("SELECT COUNT(*) FROM operations WHERE state = 'broadcast'")
+                .await
+                == 2)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 0,
+            pending_in: 25,
+            confirmed: 60
+        },
+        "only the 5 still available are held back; nothing goes below zero"
+    );
+
+    w.miner.pause(false);
+    w.settled().await;
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 5,
+            pending_in: 0,
+            confirmed: 5
+        }
+    );
+    assert_eq!(w.chain_confirmed(&alice.address).await, 5);
+    let report = server::reconcile::reconcile(&w.db, &w.chain).await.unwrap();
+    assert!(report.differences.is_empty(), "{report}");
+    w.stop().await;
+}
