@@ -470,6 +470,24 @@ async fn a_reorganised_secondary_issue_confirms_again_and_grows_the_supply_once(
     )
     .await
     .unwrap();
+    // The same request again is the same operation; the key with another amount is refused.
+    let again = |amount: u64| {
+        secondary_issue::submit(
+            &w.db,
+            NewSecondaryIssue {
+                point_system_id: w.point_system.id,
+                amount: Amount::new(amount).unwrap(),
+                actor: "test".into(),
+                reason: Some("reorg test".into()),
+                idempotency_key: Some("more-1".into()),
+            },
+        )
+    };
+    assert_eq!(again(500).await.unwrap().id, op.id);
+    assert!(matches!(
+        again(501).await,
+        Err(LedgerError::IdempotencyConflict)
+    ));
     w.settled().await;
     let supply = || async {
         PointSystem::of_store(&w.db, w.point_system.store_id)
