@@ -79,13 +79,23 @@ impl Worker {
     /// Puts credited deposits whose transaction left its block back to pending, confirms
     /// pending ones again once they are deep enough, and drops those the node forgot.
     pub(super) async fn follow_deposit_reorganisations(&self, tip: u64) -> anyhow::Result<()> {
+        // Credited deposits (possibly many) can only leave their block when the tip
+        // changes; the few pending or given-up ones are looked at every round.
+        let tip_hash = self.chain.get_block(BlockRef::Height(tip)).await?.hash;
+        let tip_moved = self
+            .last_deposit_tip
+            .lock()
+            .expect("not poisoned")
+            .as_deref()
+            != Some(tip_hash.as_str());
         let rows = sqlx::query(
             "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
-             AND ((state = 'confirmed' AND height >= $1) OR state = 'broadcast' \
+             AND ((state = 'confirmed' AND height >= $1 AND $3 = 1) OR state = 'broadcast' \
                OR (state = 'failed' AND reorg_held IS NOT NULL AND updated_at >= $2)) ORDER BY id LIMIT 500",
         )
         .bind(tip.saturating_sub(REORG_WINDOW) as i64)
         .bind(clock::now() - REVIVE_WINDOW_SECS)
+        .bind(i64::from(tip_moved))
         .fetch_all(self.db.pool())
         .await?;
         for row in rows {
@@ -130,6 +140,7 @@ impl Worker {
                 }
             }
         }
+        *self.last_deposit_tip.lock().expect("not poisoned") = Some(tip_hash);
         Ok(())
     }
 }

@@ -58,6 +58,8 @@ pub struct Worker {
     /// Hash of the chain tip when reorganisations were last looked for.
     last_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     last_low_balance_warning: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Hash of the chain tip when credited deposits were last checked for reorganisations.
+    last_deposit_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Worker {
@@ -76,6 +78,7 @@ impl Worker {
             settings,
             last_tip: Default::default(),
             last_low_balance_warning: Default::default(),
+            last_deposit_tip: Default::default(),
         }
     }
 
