@@ -4,7 +4,9 @@ use app::domain::api_keys::{self, Scope};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::api_support::{api_fixture, assert_problem, fixture_vault, store_with_points};
+use crate::api_support::{
+    api_fixture, assert_problem, fixture_vault, store_with_points, wait_confirmed,
+};
 
 #[tokio::test]
 async fn missing_malformed_unknown_and_revoked_keys_get_401_and_change_nothing() {
@@ -133,6 +135,9 @@ async fn another_stores_customers_operations_and_webhooks_are_not_found() {
         .json()
         .await
         .unwrap();
+    // Settle the award first: its confirmation moves balances and writes events, and the
+    // snapshot below must only change if a refused request changed something.
+    wait_confirmed(&fx.db, op["id"].as_i64().unwrap()).await;
     let hook: serde_json::Value = fx
         .post(
             "/webhooks",
