@@ -162,41 +162,39 @@ pub async fn baseline(
     Ok(result)
 }
 
-/// Sequential GETs of a page with the session cookie; `None` when the page does not exist.
+/// Sequential GETs of a page with the session cookie; `Err(status)` when the page does not
+/// answer 200 (absent from this build, or a redirect).
 pub async fn render(
     client: &reqwest::Client,
     url: &str,
     cookie: &str,
     total: usize,
-) -> anyhow::Result<Option<LoadResult>> {
+) -> anyhow::Result<Result<LoadResult, u16>> {
     let probe = client
         .get(url)
         .header("accept", "text/html")
         .header("cookie", cookie)
         .send()
         .await?;
-    if probe.status() == 404 {
-        return Ok(None);
+    if probe.status() != 200 {
+        return Ok(Err(probe.status().as_u16()));
     }
-    anyhow::ensure!(probe.status() == 200, "GET {url}: {}", probe.status());
     let (client, url, cookie) = (client.clone(), url.to_owned(), cookie.to_owned());
-    Ok(Some(
-        closed_loop(total, 1, move |_| {
-            let request = client
-                .get(&url)
-                .header("accept", "text/html")
-                .header("cookie", &cookie);
-            async move {
-                let r = request.send().await.map_err(|e| e.to_string())?;
-                let status = r.status();
-                r.bytes().await.map_err(|e| e.to_string())?;
-                if status == 200 {
-                    Ok(())
-                } else {
-                    Err(status.to_string())
-                }
+    Ok(Ok(closed_loop(total, 1, move |_| {
+        let request = client
+            .get(&url)
+            .header("accept", "text/html")
+            .header("cookie", &cookie);
+        async move {
+            let r = request.send().await.map_err(|e| e.to_string())?;
+            let status = r.status();
+            r.bytes().await.map_err(|e| e.to_string())?;
+            if status == 200 {
+                Ok(())
+            } else {
+                Err(status.to_string())
             }
-        })
-        .await,
-    ))
+        }
+    })
+    .await))
 }

@@ -216,7 +216,8 @@ async fn measure(
             "points page",
             format!("/dashboard/stores/{}/points", fixture.store_id),
         ),
-        ("wallet page", "/wallet".to_owned()),
+        ("wallet page (signed out)", "/wallet".to_owned()),
+        ("public points page", "/points/BENCH.POINTS".to_owned()),
     ] {
         let url = format!("{}{path}", server.base);
         let measured = load::render(&client, &url, &fixture.cookie, args.renders).await?;

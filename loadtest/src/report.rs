@@ -14,7 +14,7 @@ pub struct DatabaseRun {
     pub name: String,
     pub levels: Vec<Level>,
     pub settlement: Option<Settlement>,
-    pub renders: Vec<(String, String, Option<LoadResult>)>,
+    pub renders: Vec<(String, String, Result<LoadResult, u16>)>,
     pub rss_idle_kib: Option<u64>,
     pub rss_awards_kib: Option<u64>,
     pub rss_settle_kib: Option<u64>,
@@ -134,7 +134,7 @@ impl Report {
         for run in &self.runs {
             for (label, path, r) in &run.renders {
                 match r {
-                    Some(r) => {
+                    Ok(r) => {
                         let _ = writeln!(
                             s,
                             "| {} | {label} | `{path}` | {:.1} | {:.1} | {:.0} |",
@@ -144,10 +144,10 @@ impl Report {
                             r.per_second()
                         );
                     }
-                    None => {
+                    Err(status) => {
                         let _ = writeln!(
                             s,
-                            "| {} | {label} | `{path}` | not present (404) | | |",
+                            "| {} | {label} | `{path}` | not measured: answered {status} | | |",
                             run.name
                         );
                     }
