@@ -109,7 +109,9 @@ pub enum AppError {
     ReasonRequired,
     #[error("The point system is not confirmed on chain yet; wait until it is.")]
     PointSystemNotReady,
-    #[error("This point system was issued with a fixed supply: its policy allows no secondary issue.")]
+    #[error(
+        "This point system was issued with a fixed supply: its policy allows no secondary issue."
+    )]
     SecondaryIssueForbidden,
     #[error("The treasury holds too few points for the point system's secondary-issue threshold; redeem points back first.")]
     SecondaryIssueShareTooLow,

@@ -244,8 +244,12 @@ pub(crate) fn state_text(op: &OperationView) -> String {
 fn progress_text(op: &OperationView, required: u64) -> String {
     match (op.state.as_str(), op.confirmations, op.height) {
         ("broadcast", Some(n), _) => format!("Broadcast, in a block: {n}/{required} confirmations"),
-        ("broadcast", None, Some(h)) => format!("Broadcast, in block {h}: waiting for {required} confirmations"),
-        ("broadcast", None, None) => format!("Broadcast, waiting for a block: 0/{required} confirmations"),
+        ("broadcast", None, Some(h)) => {
+            format!("Broadcast, in block {h}: waiting for {required} confirmations")
+        }
+        ("broadcast", None, None) => {
+            format!("Broadcast, waiting for a block: 0/{required} confirmations")
+        }
         _ => state_text(op),
     }
 }
@@ -328,7 +332,10 @@ fn customer_view(
 fn operations_table(data: CustomerPageView) -> AnyView {
     let required = data.required_confirmations;
     let operations = data.operations;
-    let here = format!("/dashboard/stores/{}/customers/{}", data.store.id, data.customer.id);
+    let here = format!(
+        "/dashboard/stores/{}/customers/{}",
+        data.store.id, data.customer.id
+    );
     let pages = view! {
         <nav class="pages" aria-label="Operation history pages">
             {data.before.is_some().then(|| view! { <a href=here.clone() data-testid="history-newest">"← Newest operations"</a> " " })}

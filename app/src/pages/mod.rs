@@ -1,8 +1,8 @@
 //! One module per page.
 
 pub mod account;
-pub mod chart;
 pub mod api_keys;
+pub mod chart;
 pub mod customers;
 pub mod dashboard;
 pub mod forms;

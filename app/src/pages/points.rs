@@ -77,7 +77,11 @@ fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>
     let role = data.store.role;
     let (depth, required) = (data.issue_confirmations, data.required_confirmations);
     // Managers and owners may issue more once the point system is on chain.
-    let issue_more = data.point_system.as_ref().filter(|p| p.is_confirmed() && role >= Role::Manager).map(|p| p.secondary_issue);
+    let issue_more = data
+        .point_system
+        .as_ref()
+        .filter(|p| p.is_confirmed() && role >= Role::Manager)
+        .map(|p| p.secondary_issue);
     view! {
         <AccountBar email=data.me.email.clone()/>
         <section class="page">

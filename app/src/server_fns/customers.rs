@@ -151,9 +151,10 @@ pub async fn create_customer(
             return Err(AppError::InvalidCustomerName);
         }
         let name = (!name.is_empty()).then_some(name);
-        let customer = customers::upsert_welcoming(&ctx, &vault()?, store.id, external_id, &email, name)
-            .await
-            .map_err(ledger_to_app)?;
+        let customer =
+            customers::upsert_welcoming(&ctx, &vault()?, store.id, external_id, &email, name)
+                .await
+                .map_err(ledger_to_app)?;
         Ok(customer.customer_id)
     }
     .await;
