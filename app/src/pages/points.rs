@@ -8,8 +8,11 @@ use super::forms::{form_error, page_error, AccountBar, FieldError, FormError, No
 use crate::{
     errors::AppError,
     models::Role,
-    server_fns::points::{
-        check_symbol, points_overview, PointSystemView, PointsPageView, RegisterPointSystem,
+    server_fns::{
+        points::{
+            check_symbol, points_overview, PointSystemView, PointsPageView, RegisterPointSystem,
+        },
+        secondary_issue::IssueMorePoints,
     },
 };
 
@@ -27,9 +30,18 @@ pub fn PointsPage() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
     };
     let register = ServerAction::<RegisterPointSystem>::new();
+    // Created here so the page data (with a fresh request id for the form) reloads after an issue.
+    let issue = ServerAction::<IssueMorePoints>::new();
     let tick = RwSignal::new(0u64);
     let data = Resource::new(
-        move || (store_id(), register.version().get(), tick.get()),
+        move || {
+            (
+                store_id(),
+                register.version().get(),
+                issue.version().get(),
+                tick.get(),
+            )
+        },
         |(store_id, ..)| async move {
             match store_id {
                 Some(id) => points_overview(id).await,
@@ -65,14 +77,19 @@ pub fn PointsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(error) => page_error(error),
-                    Ok(view) => points_view(view, register),
+                    Ok(view) => points_view(view, register, issue),
                 }
             })}
         </Transition>
     }
 }
 
-fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>) -> AnyView {
+fn points_view(
+    data: PointsPageView,
+    register: ServerAction<RegisterPointSystem>,
+    issue: ServerAction<IssueMorePoints>,
+) -> AnyView {
+    let request_id = data.issue_request_id.clone();
     let store_id = data.store.id;
     let role = data.store.role;
     let (depth, required) = (data.issue_confirmations, data.required_confirmations);
@@ -96,7 +113,7 @@ fn points_view(data: PointsPageView, register: ServerAction<RegisterPointSystem>
                 }
                 .into_any(),
             }}
-            {issue_more.map(|threshold| view! { <super::secondary_issue::SecondaryIssueForm store_id threshold/> })}
+            {issue_more.map(|threshold| view! { <super::secondary_issue::SecondaryIssueForm store_id threshold action=issue request_id/> })}
         </section>
     }
     .into_any()

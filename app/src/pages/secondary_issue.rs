@@ -6,10 +6,15 @@ use leptos::prelude::*;
 use super::forms::{form_error, FieldError, FormError, Notice};
 use crate::server_fns::secondary_issue::IssueMorePoints;
 
-/// The form, or a line saying why there is none.
+/// The form, or a line saying why there is none. `request_id` comes with the page data
+/// (made on the server): a double submit sends it twice and issues once.
 #[component]
-pub fn SecondaryIssueForm(store_id: i64, threshold: u8) -> impl IntoView {
-    let action = ServerAction::<IssueMorePoints>::new();
+pub fn SecondaryIssueForm(
+    store_id: i64,
+    threshold: u8,
+    action: ServerAction<IssueMorePoints>,
+    request_id: String,
+) -> impl IntoView {
     let error = form_error(action);
     if threshold == 0 {
         return view! {
@@ -24,6 +29,7 @@ pub fn SecondaryIssueForm(store_id: i64, threshold: u8) -> impl IntoView {
         <ActionForm action=action attr:data-testid="secondary-issue-form">
             <FormError error/>
             <input type="hidden" name="store_id" value=store_id/>
+            <input type="hidden" name="request_id" value=request_id/>
             <label>"Amount (in the smallest unit)" <input type="number" name="amount" min="1" required/></label>
             <FieldError error field="amount"/>
             <label>"Reason (optional)" <input type="text" name="reason" maxlength="200"/></label>

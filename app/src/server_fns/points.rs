@@ -63,6 +63,9 @@ pub struct PointsPageView {
     pub issue_confirmations: Option<u64>,
     /// The store's confirmation depth (its own, else the platform's): the N of n/N.
     pub required_confirmations: u64,
+    /// The idempotency id of the "issue more points" form as rendered now (a new one each
+    /// time the page data loads, so a second issue on purpose is not taken for a repeat).
+    pub issue_request_id: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -261,6 +264,7 @@ pub async fn points_overview(store_id: i64) -> Result<PointsPageView, AppError> 
                 point_system: point_system.map(Into::into),
                 issue_confirmations,
                 required_confirmations,
+                issue_request_id: crate::server_fns::respond::new_request_id(),
             })
         }
         .await,

@@ -60,3 +60,15 @@ pub fn page_status(error: &AppError) {
         );
     }
 }
+
+/// A fresh idempotency id for a form that changes money, made when the form is rendered and
+/// sent back in a hidden field: a double submit (double click, resent POST) carries the same
+/// id and the ledger answers with the first operation instead of making a second one.
+pub fn new_request_id() -> String {
+    use rand::{distributions::Alphanumeric, Rng};
+    rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
+}

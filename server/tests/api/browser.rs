@@ -155,3 +155,13 @@ pub fn token_of(link: &str) -> String {
         .unwrap_or_else(|| panic!("no token in {link}"))
         .to_owned()
 }
+
+/// The value of the hidden field `name` as the page rendered it (the first one).
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}

@@ -19,7 +19,7 @@ use app::domain::{
 use crate::{
     accounts::db,
     api_support::{fixture_vault, wait_confirmed},
-    browser::Browser,
+    browser::{hidden_field, Browser},
     helpers::spawn_app_configured,
     smtp::SmtpServer,
 };
@@ -168,22 +168,45 @@ async fn more_points_are_issued_where_the_policy_allows_and_refused_where_it_doe
         .await;
     assert_eq!(status.as_u16(), 404);
 
-    // Threshold 51%: the treasury holds everything, so 250,000 more are issued.
-    let posted = ann
-        .submit(
-            "issue_more_points",
-            &more_page,
-            &[
-                ("store_id", more_id.as_str()),
-                ("amount", "250000"),
-                ("reason", "holiday season"),
-            ],
-        )
-        .await;
+    // Threshold 51%: the treasury holds everything, so 250,000 more are issued. The form
+    // carries a request id made when it was rendered: submitting it twice (a double click)
+    // issues once.
+    let (_, _, html) = ann.page(&more_page).await;
+    let request_id = hidden_field(&html, "request_id");
+    assert!(request_id.len() >= 20, "{request_id}");
+    for _ in 0..2 {
+        let posted = ann
+            .submit(
+                "issue_more_points",
+                &more_page,
+                &[
+                    ("store_id", more_id.as_str()),
+                    ("amount", "250000"),
+                    ("reason", "holiday season"),
+                    ("request_id", request_id.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(
+            posted.location,
+            format!("{more_page}?issued=1"),
+            "{posted:?}"
+        );
+    }
     assert_eq!(
-        posted.location,
-        format!("{more_page}?issued=1"),
-        "{posted:?}"
+        count(
+            &db,
+            "SELECT COUNT(*) FROM operations WHERE kind = 'secondary_issue'"
+        )
+        .await,
+        1,
+        "the repeated request was answered with the first operation"
+    );
+    let (_, _, html) = ann.page(&more_page).await;
+    assert_ne!(
+        hidden_field(&html, "request_id"),
+        request_id,
+        "a new rendering of the form gets a new id"
     );
     let (op_id, actor, reason): (i64, String, Option<String>) = sqlx::query_as(
         "SELECT id, actor, reason FROM operations WHERE kind = 'secondary_issue' AND point_system_id = $1",
