@@ -65,6 +65,7 @@ fn confirm_view(preview: SendPreview) -> impl IntoView {
                 <input type="hidden" name="point_system" value=preview.point_system_id/>
                 <input type="hidden" name="to" value=preview.to.clone()/>
                 <input type="hidden" name="amount" value=preview.amount/>
+                <input type="hidden" name="request_id" value=preview.request_id.clone()/>
                 <button type="submit" class="primary">"Send " {preview.amount} " " {preview.symbol.clone()}</button>
             </ActionForm>
         </section>

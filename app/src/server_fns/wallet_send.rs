@@ -42,6 +42,9 @@ pub struct SendPreview {
     pub recipient: String,
     /// The MVS address the points go to.
     pub to_address: String,
+    /// The confirm form's idempotency id, new with each review: confirming twice (a double
+    /// click, a resent POST) sends once.
+    pub request_id: String,
 }
 
 /// The review page for a send with these fields.
@@ -225,6 +228,7 @@ async fn check(
         to: to.trim().to_owned(),
         recipient: resolved.recipient.clone(),
         to_address,
+        request_id: String::new(),
     };
     Ok((preview, resolved, amount))
 }
@@ -240,23 +244,60 @@ pub async fn preview_send(
         async {
             let ctx = ServerContext::get()?;
             let sender = wallet_auth::require_customer(&ctx).await?;
-            Ok(check(&ctx, &sender, &point_system, &to, &amount).await?.0)
+            let (preview, ..) = check(&ctx, &sender, &point_system, &to, &amount).await?;
+            Ok(SendPreview {
+                request_id: crate::server_fns::respond::new_request_id(),
+                ..preview
+            })
         }
         .await,
     )
 }
 
-/// Sends the points (after the review); answers with the new operation's id.
+/// The operation an earlier confirm with this idempotency key made, if any. Looked up before
+/// the checks so a repeat answers with the first send even when it took the balance below
+/// the amount (the ledger would refuse the repeat as "insufficient" otherwise).
+#[cfg(feature = "ssr")]
+async fn earlier_send(
+    ctx: &ServerContext,
+    point_system: &str,
+    key: &str,
+) -> Result<Option<i64>, AppError> {
+    let Ok(point_system_id) = point_system.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM operations WHERE point_system_id = $1 AND idempotency_key = $2",
+    )
+    .bind(point_system_id)
+    .bind(key)
+    .fetch_optional(ctx.db.pool())
+    .await?)
+}
+
+/// Sends the points (after the review); answers with the new operation's id. The review's
+/// `request_id` makes a repeated confirm answer with the first operation.
 #[server(prefix = "/fn", endpoint = "wallet_send")]
 pub async fn send_points(
     point_system: String,
     to: String,
     amount: String,
+    request_id: Option<String>,
 ) -> Result<i64, AppError> {
     let form_page = with_query(&review_page(&point_system, &to, &amount), "step", "confirm");
     let result = async {
         let ctx = ServerContext::get()?;
         let sender = wallet_auth::require_customer(&ctx).await?;
+        // Scoped to the customer: one customer's id never matches another's operation.
+        let idempotency_key = request_id
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty() && r.len() <= 100)
+            .map(|r| format!("wallet:{}:{r}", sender.id));
+        if let Some(key) = &idempotency_key {
+            if let Some(id) = earlier_send(&ctx, &point_system, key).await? {
+                return Ok(id);
+            }
+        }
         let (preview, resolved, amount) = check(&ctx, &sender, &point_system, &to, &amount).await?;
         let submitted = submit::submit(
             &ctx.db,
@@ -268,7 +309,7 @@ pub async fn send_points(
                 to: resolved.destination,
                 actor: format!("customer:{}", sender.id),
                 reason: None,
-                idempotency_key: None,
+                idempotency_key,
             },
         )
         .await

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::{
     api_support::{api_fixture, wait_confirmed, ApiFixture},
-    browser::{token_of, Browser},
+    browser::{hidden_field, token_of, Browser},
 };
 
 /// The newest mail to `to` whose subject contains `subject`, as its plain-text body.
@@ -398,23 +398,33 @@ async fn customers_move_only_their_own_points_and_refusals_change_nothing() {
         html.contains(r#"data-testid="send-review""#) && html.contains("b@example.com"),
         "{html}"
     );
-    let posted = a
-        .submit(
-            "wallet_send",
-            "/wallet/send",
-            &[
-                ("point_system", &ps),
-                ("to", "b@example.com"),
-                ("amount", "30"),
-            ],
-        )
-        .await;
-    let id: i64 = posted
-        .location
-        .strip_prefix("/wallet?sent_operation=")
-        .unwrap_or_else(|| panic!("{posted:?}"))
-        .parse()
-        .unwrap();
+    // The confirm form carries the review's request id: confirming twice sends once.
+    let request_id = hidden_field(&html, "request_id");
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let posted = a
+            .submit(
+                "wallet_send",
+                "/wallet/send",
+                &[
+                    ("point_system", &ps),
+                    ("to", "b@example.com"),
+                    ("amount", "30"),
+                    ("request_id", &request_id),
+                ],
+            )
+            .await;
+        let id: i64 = posted
+            .location
+            .strip_prefix("/wallet?sent_operation=")
+            .unwrap_or_else(|| panic!("{posted:?}"))
+            .parse()
+            .unwrap();
+        sent.push(id);
+    }
+    assert_eq!(sent[0], sent[1], "the repeat answers with the first send");
+    let id = sent[0];
+    assert_eq!(operations(&fx).await, before + 1, "one operation");
     wait_confirmed(&fx.db, id).await;
     assert_eq!(available(&fx, "a@example.com").await, 70);
     assert_eq!(available(&fx, "b@example.com").await, 30);
