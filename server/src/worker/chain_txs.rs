@@ -235,6 +235,10 @@ pub async fn mark_rejected(
             .bind(point_system_id)
             .execute(&mut *tx)
             .await?;
+        // An issue that had confirmed once (then reorganised out) credited its supply.
+        if chain_tx.purpose == Purpose::Issue.as_str() {
+            point_systems::take_back_failed_issue_in(&mut tx, point_system_id).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -605,3 +605,205 @@ async fn an_outside_destination_must_be_an_address_of_the_network_and_a_valid_av
     let ok = submit(&fx.db, withdraw(testnet, None)).await.unwrap();
     assert_eq!(ok.operation().kind, OperationKind::Withdraw);
 }
+
+/// Takes the confirmed operations' block away (reorganisation) and has the node refuse the
+/// rebroadcast: the path of `mark_reorganised` then `mark_rejected`.
+async fn reorganise_and_refuse(fx: &Fixture, ids_newest_first: &[i64]) -> Vec<Operation> {
+    let mut tx = fx.db.begin_write().await.unwrap();
+    for id in ids_newest_first {
+        settle::unconfirm_in(&mut tx, *id).await.unwrap();
+    }
+    let mut failed = Vec::new();
+    for id in ids_newest_first.iter().rev() {
+        failed.push(
+            settle::fail_in(&mut tx, *id, "rejected by the node: double spend")
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    failed
+}
+
+#[tokio::test]
+async fn a_credited_transfer_refused_after_a_reorganisation_is_taken_back_from_the_receiver() {
+    let fx = fixture(1_000).await;
+    let mia = fx.customer("mia").await;
+    let award = submit(&fx.db, fx.award(&mia, 100))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5)
+        .await
+        .unwrap();
+
+    let failed = reorganise_and_refuse(&fx, &[award]).await;
+
+    assert_eq!(failed[0].state, OperationState::Failed);
+    assert_eq!(
+        failed[0].error.as_deref(),
+        Some("rejected by the node: double spend")
+    );
+    assert_eq!(
+        fx.balance(mia.key_id).await,
+        Balance::default(),
+        "counted once, on neither side twice"
+    );
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance {
+            available: 1_000,
+            pending_in: 0,
+            confirmed: 1_000
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_refused_credited_transfer_whose_points_were_spent_records_the_shortfall() {
+    let fx = fixture(1_000).await;
+    let mia = fx.customer("mia").await;
+    let award = submit(&fx.db, fx.award(&mia, 100))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5)
+        .await
+        .unwrap();
+    // Mia sends 30 out of the platform; that spend is not refused (yet).
+    let mut out = fx.redeem(&mia, 30);
+    out.kind = OperationKind::Withdraw;
+    out.to = Destination::External {
+        address: fx.point_system.treasury_address.clone(),
+        avatar: None,
+    };
+    let spend = submit(&fx.db, out).await.unwrap().operation().id;
+    settle::confirm(&fx.db, spend, &"bb".repeat(32), 6)
+        .await
+        .unwrap();
+
+    let mut tx = fx.db.begin_write().await.unwrap();
+    settle::unconfirm_in(&mut tx, spend).await.unwrap();
+    settle::unconfirm_in(&mut tx, award).await.unwrap();
+    let failed = settle::fail_in(&mut tx, award, "rejected by the node")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("rejected by the node; 30 of its points had already been spent by the recipient and could not be taken back")
+    );
+    // Never below zero: the 70 left are taken, the 30 spent stay recorded as the shortfall.
+    assert_eq!(
+        fx.balance(mia.key_id).await,
+        Balance {
+            available: 0,
+            pending_in: 0,
+            confirmed: 0
+        }
+    );
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await.available,
+        1_000
+    );
+}
+
+#[tokio::test]
+async fn a_credited_secondary_issue_refused_after_a_reorganisation_shrinks_the_supply_again() {
+    use app::domain::ledger::secondary_issue::{self, NewSecondaryIssue};
+    let fx = fixture(1_000).await;
+    sqlx::query("UPDATE point_systems SET secondary_issue = 127 WHERE id = $1")
+        .bind(fx.point_system.id)
+        .execute(fx.db.pool())
+        .await
+        .unwrap();
+    let op = secondary_issue::submit(
+        &fx.db,
+        NewSecondaryIssue {
+            point_system_id: fx.point_system.id,
+            amount: Amount::new(500).unwrap(),
+            actor: "operator:1".into(),
+            reason: None,
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    settle::confirm(&fx.db, op.id, &"cc".repeat(32), 5)
+        .await
+        .unwrap();
+    let supply = || async {
+        sqlx::query_scalar::<_, i64>("SELECT max_supply FROM point_systems WHERE id = $1")
+            .bind(fx.point_system.id)
+            .fetch_one(fx.db.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(supply().await, 1_500);
+
+    let failed = reorganise_and_refuse(&fx, &[op.id]).await;
+
+    assert_eq!(failed[0].state, OperationState::Failed);
+    assert_eq!(supply().await, 1_000);
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance {
+            available: 1_000,
+            pending_in: 0,
+            confirmed: 1_000
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_credited_issue_refused_after_a_reorganisation_takes_the_supply_back_from_the_treasury() {
+    let fx = fixture(1_000).await;
+    let mia = fx.customer("mia").await;
+    // The treasury sent 100 out of the platform before the issue was reorganised out;
+    // that spend stays (its own refusal is a separate transaction).
+    let award = submit(&fx.db, fx.award(&mia, 100))
+        .await
+        .unwrap()
+        .operation()
+        .id;
+    settle::confirm(&fx.db, award, &"aa".repeat(32), 5)
+        .await
+        .unwrap();
+    let mut tx = fx.db.begin_write().await.unwrap();
+    settle::unconfirm_in(&mut tx, award).await.unwrap();
+    point_systems::unconfirm_issue_in(&mut tx, fx.point_system.id)
+        .await
+        .unwrap();
+    // As `mark_rejected` does for a refused issue.
+    sqlx::query("UPDATE point_systems SET status = 'failed', issue_error = 'rejected by the node' WHERE id = $1")
+        .bind(fx.point_system.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    point_systems::take_back_failed_issue_in(&mut tx, fx.point_system.id)
+        .await
+        .unwrap();
+    // Runs once.
+    point_systems::take_back_failed_issue_in(&mut tx, fx.point_system.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await,
+        Balance::default()
+    );
+    let error: Option<String> =
+        sqlx::query_scalar("SELECT issue_error FROM point_systems WHERE id = $1")
+            .bind(fx.point_system.id)
+            .fetch_one(fx.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        error.as_deref(),
+        Some("rejected by the node; 100 of the issued points had already been sent from the treasury and could not be taken back")
+    );
+}

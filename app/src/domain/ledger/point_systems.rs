@@ -239,3 +239,57 @@ async fn issued_by_the_issue(
     .await?;
     Ok(supply - more)
 }
+
+/// The node refused the issue after it had confirmed once (a reorganisation took it out
+/// and its rebroadcast was refused) and the caller failed the point system: the treasury
+/// loses the supply the issue credited, as much of it as is still `available` (never
+/// more, so no balance goes negative; its confirmed part left with [`unconfirm_issue_in`]).
+/// What the treasury had already sent cannot be taken back here: the shortfall is added
+/// to the point system's error and logged for an operator. Does nothing for an issue that
+/// never confirmed, and runs once (`issue_credited_at` is cleared).
+pub async fn take_back_failed_issue_in(
+    tx: &mut sqlx::AnyConnection,
+    point_system_id: i64,
+) -> Result<(), LedgerError> {
+    let row = sqlx::query(
+        "UPDATE point_systems SET issue_credited_at = NULL \
+         WHERE id = $1 AND status = 'failed' AND issue_credited_at IS NOT NULL \
+         RETURNING treasury_key_id, max_supply, issue_error",
+    )
+    .bind(point_system_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let (treasury, supply): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let error: Option<String> = row.try_get(2)?;
+    let issued = issued_by_the_issue(tx, point_system_id, supply).await?;
+    let available: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(available), 0) FROM balances WHERE key_id = $1 AND point_system_id = $2",
+    )
+    .bind(treasury)
+    .bind(point_system_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let taken = available.clamp(0, issued.max(0));
+    if taken > 0 {
+        balances::add(tx, treasury, point_system_id, -taken, 0, 0).await?;
+    }
+    let spent = issued - taken;
+    if spent > 0 {
+        tracing::error!(
+            point_system_id,
+            spent,
+            "a failed issue's points had been credited and partly sent: balances exceed the chain"
+        );
+        let reason = format!(
+            "{}; {spent} of the issued points had already been sent from the treasury and could not be taken back",
+            error.as_deref().unwrap_or("the issue failed")
+        );
+        sqlx::query("UPDATE point_systems SET issue_error = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(point_system_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}

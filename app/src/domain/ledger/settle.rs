@@ -155,13 +155,28 @@ pub async fn fail(
 }
 
 /// [`fail`] inside the caller's transaction.
+///
+/// An operation credited once (it confirmed, a reorganisation took its transaction out
+/// and the node then refused it) also takes its credit back: the recipient loses the
+/// points it was given, as much of them as is still `available` (never more, so no
+/// balance goes negative), and a secondary issue's supply shrinks again. What the
+/// recipient already spent cannot be taken back: the error records the shortfall and it
+/// is logged for an operator, as for a vanished deposit.
 pub async fn fail_in(
     tx: &mut AnyConnection,
     operation_id: i64,
     reason: &str,
 ) -> Result<Operation, LedgerError> {
+    let credited: Option<i64> =
+        sqlx::query_scalar("SELECT credited_at FROM operations WHERE id = $1")
+            .bind(operation_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    // The credit no longer stands: `credited_at` goes, so the supply arithmetic of
+    // point_systems (confirmed secondary issues) no longer counts it.
     let row = sqlx::query(&format!(
-        "UPDATE operations SET state = $1, error = $2, updated_at = $3 \
+        "UPDATE operations SET state = $1, error = $2, updated_at = $3, credited_at = NULL \
          WHERE id = $4 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
     ))
     .bind(OperationState::Failed.as_str())
@@ -182,9 +197,68 @@ pub async fn fail_in(
     if let Some(from) = op.from_key_id {
         balances::add(tx, from, op.point_system_id, amount, 0, 0).await?;
     }
+    if credited.is_some() {
+        let op = take_back_credit(tx, op, reason).await?;
+        emit_operation_event(tx, &op, EventType::OperationFailed).await?;
+        return Ok(op);
+    }
     if let (Some(to), Some(_)) = (op.to_key_id, op.from_key_id) {
         balances::add(tx, to, op.point_system_id, 0, -amount, 0).await?;
     }
     emit_operation_event(tx, &op, EventType::OperationFailed).await?;
     Ok(op)
+}
+
+/// Undoes the credit of a failed operation that had confirmed once (see [`fail_in`]).
+/// Its confirmed part already left with [`unconfirm_in`]; here the points leave
+/// `pending_in` (transfers only, as in [`unconfirm_in`]) and `available`.
+async fn take_back_credit(
+    tx: &mut AnyConnection,
+    op: Operation,
+    reason: &str,
+) -> Result<Operation, LedgerError> {
+    let amount = op.amount as i64;
+    if op.kind == super::OperationKind::SecondaryIssue {
+        sqlx::query(
+            "UPDATE point_systems SET max_supply = max_supply - $1 WHERE id = $2 AND max_supply >= $1",
+        )
+        .bind(amount)
+        .bind(op.point_system_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let Some(to) = op.to_key_id else {
+        return Ok(op);
+    };
+    let available: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(available), 0) FROM balances WHERE key_id = $1 AND point_system_id = $2",
+    )
+    .bind(to)
+    .bind(op.point_system_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let taken = available.clamp(0, amount);
+    let pending = if op.from_key_id.is_some() { -amount } else { 0 };
+    if taken > 0 || pending != 0 {
+        balances::add(tx, to, op.point_system_id, -taken, pending, 0).await?;
+    }
+    let spent = amount - taken;
+    if spent == 0 {
+        return Ok(op);
+    }
+    tracing::error!(
+        operation = op.id,
+        spent,
+        "a failed operation's points had been credited and partly spent: the recipient's balance exceeds the chain"
+    );
+    let row = sqlx::query(&format!(
+        "UPDATE operations SET error = $1 WHERE id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(format!(
+        "{reason}; {spent} of its points had already been spent by the recipient and could not be taken back"
+    ))
+    .bind(op.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Operation::from_row(&row)?)
 }
