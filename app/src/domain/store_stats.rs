@@ -2,11 +2,19 @@
 //! per day.
 //!
 //! What counts: only **confirmed** operations of the store's point system (queued or
-//! broadcast ones may still fail or be reorganised away). "Issued" is every confirmed
-//! movement out of the store's treasury to a customer (awards, crediting adjustments);
-//! "redeemed" is every confirmed movement into the treasury (redemptions, debiting
-//! adjustments). Transfers between customers, withdrawals and deposits change neither.
-//! "Outstanding" is issued minus redeemed since the start, i.e. what customers hold.
+//! broadcast ones may still fail or be reorganised away), and only by their kind, as the
+//! names say:
+//! - "issued": awards, and crediting adjustments (from the treasury to a customer);
+//! - "redeemed": redemptions, and debiting adjustments (from a customer into the treasury).
+//!
+//! Adjustments count on both sides because they are the store correcting what it gave a
+//! customer (a mistaken award taken back, a goodwill credit): leaving them out would make
+//! "outstanding" drift from what the store's own operations put in customers' hands.
+//! Everything else changes neither figure, even when it touches the treasury: a secondary
+//! issue (new supply into the treasury, not points given back), a deposit from outside, a
+//! customer's transfer to the treasury's address, transfers between customers, withdrawals.
+//! "Outstanding" is issued minus redeemed since the start: what the store has given out and
+//! not taken back.
 //! A day is a UTC calendar day of the operation's creation (when the store gave or took the
 //! points), so a day's figures do not move when a block arrives late.
 
@@ -43,8 +51,10 @@ async fn sums_per_day(db: &Database, store_id: i64) -> Result<BTreeMap<i64, (u64
     // CAST: PostgreSQL's SUM of BIGINT is NUMERIC, which the Any driver does not decode.
     let rows = sqlx::query(
         "SELECT o.created_at / 86400, \
-           CAST(SUM(CASE WHEN o.from_key_id = p.treasury_key_id THEN o.amount ELSE 0 END) AS BIGINT), \
-           CAST(SUM(CASE WHEN o.to_key_id = p.treasury_key_id THEN o.amount ELSE 0 END) AS BIGINT) \
+           CAST(SUM(CASE WHEN o.kind IN ('award', 'adjust') AND o.from_key_id = p.treasury_key_id \
+                         THEN o.amount ELSE 0 END) AS BIGINT), \
+           CAST(SUM(CASE WHEN o.kind IN ('redeem', 'adjust') AND o.to_key_id = p.treasury_key_id \
+                         THEN o.amount ELSE 0 END) AS BIGINT) \
          FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
          WHERE p.store_id = $1 AND o.state = 'confirmed' \
          GROUP BY o.created_at / 86400",

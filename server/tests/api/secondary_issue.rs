@@ -257,6 +257,18 @@ async fn more_points_are_issued_where_the_policy_allows_and_refused_where_it_doe
     );
     let report = server::reconcile::reconcile(&db, &chain).await.unwrap();
     assert!(report.differences.is_empty(), "{report}");
+    // New supply in the treasury is neither issued to customers nor redeemed by them.
+    let (_, _, html) = ann.page(&format!("/dashboard/stores/{more_store}")).await;
+    for (testid, value) in [
+        ("total-issued", "0"),
+        ("total-redeemed", "0"),
+        ("total-outstanding", "0"),
+    ] {
+        assert!(
+            html.contains(&format!(r#"data-testid="{testid}">{value}<"#)),
+            "{testid} {value}: {html}"
+        );
+    }
 
     // Give most points away: the treasury no longer holds 51% and is refused up front.
     let vault = fixture_vault(&app);
