@@ -7,7 +7,8 @@
 //! The new key reaches the page through a one-time flash in the session: a form posted
 //! without JavaScript is answered with a redirect, so the key cannot ride in the answer,
 //! and it must not ride in a URL (history, logs). The page's first load takes it out of
-//! the session; a reload shows only the prefix.
+//! the session; a reload shows only the prefix. In the session (a database row) the key is
+//! sealed under the platform master key, and the page is sent with `Cache-Control: no-store`.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,7 @@ use crate::{
     models::Role,
     server_fns::{
         auth,
-        respond::{answer, finish},
+        respond::{answer, finish, no_store},
     },
 };
 
@@ -70,7 +71,10 @@ const FRESH_KEY: &str = "pointmint.fresh_api_key";
 #[derive(Serialize, Deserialize)]
 struct FreshKeyFlash {
     store_id: i64,
-    key: FreshApiKey,
+    id: i64,
+    /// The key sealed with `SecretSealer::seal_flash` (the platform master key): sessions
+    /// are rows of the database, which holds only hashes of keys.
+    sealed: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -115,6 +119,8 @@ pub async fn api_keys_overview(store_id: i64) -> Result<ApiKeysView, AppError> {
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
+            // The page may show a key, and never from a cache.
+            no_store();
             let session = auth::session().await?;
             // Taken out only for its own store: another store's page leaves it in place.
             let flash = session
@@ -127,7 +133,14 @@ pub async fn api_keys_overview(store_id: i64) -> Result<ApiKeysView, AppError> {
                         .remove_value(FRESH_KEY)
                         .await
                         .map_err(session_error)?;
-                    Some(flash.key)
+                    let key = super::webhooks::webhook_context()?
+                        .sealer
+                        .open_flash(&flash.sealed)
+                        .map_err(|_| {
+                            tracing::error!("a sealed API key flash does not open");
+                            AppError::Internal
+                        })?;
+                    Some(FreshApiKey { id: flash.id, key })
                 }
                 _ => None,
             };
@@ -160,6 +173,8 @@ pub async fn create_api_key(
         let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
         let name = KeyName::parse(&name).map_err(app_error)?;
         let scopes = Scopes::parse(&scopes.join(" ")).map_err(app_error)?;
+        // The sealer is needed to show the key: check for it before creating one.
+        let sealer = super::webhooks::webhook_context()?.sealer;
         let (info, key) = api_keys::create(&ctx.db, store.id, &name, &scopes, Some(operator.id))
             .await
             .map_err(app_error)?;
@@ -169,10 +184,8 @@ pub async fn create_api_key(
                 FRESH_KEY,
                 FreshKeyFlash {
                     store_id: store.id,
-                    key: FreshApiKey {
-                        id: info.id,
-                        key: key.reveal().to_owned(),
-                    },
+                    id: info.id,
+                    sealed: sealer.seal_flash(key.reveal()),
                 },
             )
             .await

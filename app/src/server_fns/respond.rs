@@ -72,3 +72,13 @@ pub fn new_request_id() -> String {
         .map(char::from)
         .collect()
 }
+
+/// Asks browsers and proxies to keep no copy of this answer (a page showing a secret once).
+pub fn no_store() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+}

@@ -32,7 +32,7 @@ use crate::{
     models::Role,
     server_fns::{
         auth,
-        respond::{answer, finish},
+        respond::{answer, finish, no_store},
     },
 };
 
@@ -107,7 +107,9 @@ const FRESH_SECRET: &str = "pointmint.fresh_webhook_secret";
 #[derive(Serialize, Deserialize)]
 struct FreshSecretFlash {
     store_id: i64,
-    secret: FreshSecret,
+    endpoint_id: i64,
+    /// The secret sealed with `SecretSealer::seal_flash`: the session is a database row.
+    sealed: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -190,7 +192,7 @@ fn delivery_row(delivery: Delivery) -> DeliveryRow {
 }
 
 #[cfg(feature = "ssr")]
-fn webhook_context() -> Result<WebhookContext, AppError> {
+pub(crate) fn webhook_context() -> Result<WebhookContext, AppError> {
     use_context::<WebhookContext>().ok_or_else(|| {
         tracing::error!("WebhookContext was not provided to this request");
         AppError::Internal
@@ -205,6 +207,8 @@ pub async fn webhooks_overview(store_id: i64) -> Result<WebhooksView, AppError> 
             let ctx = ServerContext::get()?;
             let operator = auth::require_operator(&ctx).await?;
             let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
+            // The page may show a secret, and never from a cache.
+            no_store();
             let session = auth::session().await?;
             let flash = session
                 .get::<FreshSecretFlash>(FRESH_SECRET)
@@ -216,7 +220,17 @@ pub async fn webhooks_overview(store_id: i64) -> Result<WebhooksView, AppError> 
                         .remove_value(FRESH_SECRET)
                         .await
                         .map_err(session_error)?;
-                    Some(flash.secret)
+                    let secret = webhook_context()?
+                        .sealer
+                        .open_flash(&flash.sealed)
+                        .map_err(|_| {
+                            tracing::error!("a sealed webhook secret flash does not open");
+                            AppError::Internal
+                        })?;
+                    Some(FreshSecret {
+                        endpoint_id: flash.endpoint_id,
+                        secret,
+                    })
                 }
                 _ => None,
             };
@@ -261,10 +275,8 @@ pub async fn create_webhook_endpoint(
                 FRESH_SECRET,
                 FreshSecretFlash {
                     store_id: store.id,
-                    secret: FreshSecret {
-                        endpoint_id: endpoint.id,
-                        secret: secret.reveal(),
-                    },
+                    endpoint_id: endpoint.id,
+                    sealed: hooks.sealer.seal_flash(&secret.reveal()),
                 },
             )
             .await

@@ -756,3 +756,100 @@ async fn a_private_or_malformed_webhook_url_is_a_field_error_and_creates_nothing
     assert_eq!(webhooks_snapshot(&app).await, (vec![], 0));
     app.stop().await;
 }
+
+/// Every session row's data, as the database holds it.
+async fn sessions_text(app: &TestApp) -> String {
+    let db = db(app).await;
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT data FROM sessions")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    rows.iter()
+        .map(|data| String::from_utf8_lossy(data).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Loads the page that shows a secret once: it must say `Cache-Control: no-store`.
+async fn uncached_page(browser: &Browser, path: &str) -> String {
+    let response = browser
+        .client
+        .get(format!("{}{path}", browser.base))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    assert_eq!(
+        response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "{path}"
+    );
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_new_key_or_secret_waits_sealed_in_the_session_and_its_page_is_not_cached() {
+    let (app, smtp) = app_with_smtp(true).await;
+    let ann = Browser::signed_up(&app, &smtp.inbox, "ann@example.com", PASSWORD).await;
+    let store_id = create_store(&ann, "Corner Coffee").await;
+    let store = store_id.to_string();
+
+    // API key: between the form post and the page, the session row holds it sealed only.
+    let page = format!("/dashboard/stores/{store_id}/api-keys");
+    let posted = ann
+        .submit(
+            "create_api_key",
+            &page,
+            &[
+                ("store_id", &store),
+                ("name", "Shop back end"),
+                ("scopes[]", "points:read"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.location, format!("{page}?created=1"), "{posted:?}");
+    let sessions = sessions_text(&app).await;
+    let html = uncached_page(&ann, &posted.location).await;
+    let key = api_key_in(&html).unwrap_or_else(|| panic!("the new key is shown: {html}"));
+    assert!(sessions.contains("pointmint.fresh_api_key"), "{sessions}");
+    assert!(
+        !sessions.contains(&key),
+        "the key is in the session: {sessions}"
+    );
+    assert!(!sessions.contains("pm_live_"), "{sessions}");
+    assert_eq!(api_status(&app, &key).await, 200, "the opened key works");
+
+    // Webhook secret: the same.
+    let page = format!("/dashboard/stores/{store_id}/webhooks");
+    let posted = ann
+        .submit(
+            "create_webhook_endpoint",
+            &page,
+            &[
+                ("store_id", &store),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("description", ""),
+                ("event_types[]", "webhook.test"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.location, format!("{page}?created=1"), "{posted:?}");
+    let sessions = sessions_text(&app).await;
+    let html = uncached_page(&ann, &posted.location).await;
+    let secret = webhook_secret_in(&html).unwrap_or_else(|| panic!("the secret is shown: {html}"));
+    assert!(
+        sessions.contains("pointmint.fresh_webhook_secret"),
+        "{sessions}"
+    );
+    assert!(!sessions.contains(&secret), "{sessions}");
+    assert!(!sessions.contains("whsec_"), "{sessions}");
+    // Shown once: a reload does not show it again.
+    let html = uncached_page(&ann, &page).await;
+    assert_eq!(webhook_secret_in(&html), None, "{html}");
+    app.stop().await;
+}

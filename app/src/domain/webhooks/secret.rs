@@ -19,6 +19,8 @@ const PREFIX: &str = "whsec_";
 const NONCE_LEN: usize = 24;
 /// Binds sealed secrets to their purpose, so a sealed custodial key cannot pass for one.
 const AAD: &[u8] = b"pointmint webhook secret v1";
+/// Binds sealed session flashes to theirs: a flash cannot pass for a stored webhook secret.
+const FLASH_AAD: &[u8] = b"pointmint session flash v1";
 
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct WebhookSecret(Vec<u8>);
@@ -73,23 +75,39 @@ impl SecretSealer {
     }
 
     pub fn seal(&self, secret: &WebhookSecret) -> Vec<u8> {
+        self.seal_with(&secret.0, AAD)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<WebhookSecret, UnsealError> {
+        self.open_with(sealed, AAD).map(WebhookSecret)
+    }
+
+    /// Seals a secret shown once (a new API key or webhook secret) on its way through the
+    /// session: sessions are rows of the database, which must never hold such a secret in
+    /// the clear. Base64, for the session's JSON.
+    pub fn seal_flash(&self, text: &str) -> String {
+        STANDARD.encode(self.seal_with(text.as_bytes(), FLASH_AAD))
+    }
+
+    /// Opens what [`Self::seal_flash`] sealed.
+    pub fn open_flash(&self, sealed: &str) -> Result<String, UnsealError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| UnsealError)?;
+        let opened = self.open_with(&bytes, FLASH_AAD)?;
+        String::from_utf8(opened).map_err(|_| UnsealError)
+    }
+
+    fn seal_with(&self, msg: &[u8], aad: &[u8]) -> Vec<u8> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher()
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: &secret.0,
-                    aad: AAD,
-                },
-            )
+            .encrypt(&nonce, Payload { msg, aad })
             .expect("XChaCha20-Poly1305 encryption of a short secret cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         out
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<WebhookSecret, UnsealError> {
+    fn open_with(&self, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, UnsealError> {
         if sealed.len() <= NONCE_LEN {
             return Err(UnsealError);
         }
@@ -99,10 +117,9 @@ impl SecretSealer {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: AAD,
+                    aad,
                 },
             )
-            .map(WebhookSecret)
             .map_err(|_| UnsealError)
     }
 }
@@ -129,5 +146,18 @@ mod tests {
             "another master key cannot open it"
         );
         assert!(WebhookSecret::parse("whsec_***").is_none());
+    }
+
+    #[test]
+    fn flashes_round_trip_and_are_not_webhook_secrets() {
+        let sealer = SecretSealer::new(MasterKey::generate());
+        let sealed = sealer.seal_flash("pm_live_secret");
+        assert!(!sealed.contains("pm_live_secret"));
+        assert_eq!(sealer.open_flash(&sealed).unwrap(), "pm_live_secret");
+        let bytes = STANDARD.decode(&sealed).unwrap();
+        assert!(sealer.open(&bytes).is_err(), "purpose-bound");
+        assert!(SecretSealer::new(MasterKey::generate())
+            .open_flash(&sealed)
+            .is_err());
     }
 }
