@@ -71,6 +71,9 @@ impl Worker {
 
 /// How far back credited deposits are watched for reorganisations (as for transfers).
 const REORG_WINDOW: u64 = 100;
+/// Deposits looked at per round (pending ones, and credited ones), so one round never
+/// runs long.
+const CHECKED_PER_ROUND: i64 = 500;
 /// How long a deposit failed for a vanished transaction is still looked for: a node may
 /// briefly not know a transaction after a reorganisation and mine it later.
 const REVIVE_WINDOW_SECS: i64 = 24 * 3600;
@@ -82,22 +85,51 @@ impl Worker {
         // Credited deposits (possibly many) can only leave their block when the tip
         // changes; the few pending or given-up ones are looked at every round.
         let tip_hash = self.chain.get_block(BlockRef::Height(tip)).await?.hash;
-        let tip_moved = self
-            .last_deposit_tip
+        let sweep = self
+            .deposit_reorg_sweep
             .lock()
             .expect("not poisoned")
-            .as_deref()
-            != Some(tip_hash.as_str());
-        let rows = sqlx::query(
+            .clone();
+        let tip_moved = sweep.is_some()
+            || self
+                .last_deposit_tip
+                .lock()
+                .expect("not poisoned")
+                .as_deref()
+                != Some(tip_hash.as_str());
+        // Pending ones first: they are the ones that still change.
+        let mut rows = sqlx::query(
             "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
-             AND ((state = 'confirmed' AND height >= $1 AND $3 = 1) OR state = 'broadcast' \
-               OR (state = 'failed' AND reorg_held IS NOT NULL AND updated_at >= $2)) ORDER BY id LIMIT 500",
+             AND (state = 'broadcast' OR (state = 'failed' AND reorg_held IS NOT NULL AND updated_at >= $1)) \
+             ORDER BY CASE WHEN state = 'broadcast' THEN 0 ELSE 1 END, id DESC LIMIT $2",
         )
-        .bind(tip.saturating_sub(REORG_WINDOW) as i64)
         .bind(clock::now() - REVIVE_WINDOW_SECS)
-        .bind(i64::from(tip_moved))
+        .bind(CHECKED_PER_ROUND)
         .fetch_all(self.db.pool())
         .await?;
+        // Credited ones newest first (the likeliest to be reorganised), a page per round;
+        // a check that does not fit goes on below the oldest id checked next round.
+        let (sweep_tip, below) = sweep.unwrap_or((tip_hash, i64::MAX));
+        let credited = if tip_moved {
+            sqlx::query(
+                "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
+                 AND state = 'confirmed' AND height >= $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            )
+            .bind(tip.saturating_sub(REORG_WINDOW) as i64)
+            .bind(below)
+            .bind(CHECKED_PER_ROUND)
+            .fetch_all(self.db.pool())
+            .await?
+        } else {
+            Vec::new()
+        };
+        let unfinished = match credited.last() {
+            Some(oldest) if credited.len() as i64 == CHECKED_PER_ROUND => {
+                Some((sweep_tip.clone(), oldest.try_get::<i64, _>(0)?))
+            }
+            _ => None,
+        };
+        rows.extend(credited);
         for row in rows {
             let (id, txid, height, state): (i64, String, Option<i64>, String) = (
                 row.try_get(0)?,
@@ -140,7 +172,12 @@ impl Worker {
                 }
             }
         }
-        *self.last_deposit_tip.lock().expect("not poisoned") = Some(tip_hash);
+        // The marker moves only once every credited deposit was checked; it is the tip the
+        // check started at, so a block mined meanwhile is looked at again.
+        if unfinished.is_none() {
+            *self.last_deposit_tip.lock().expect("not poisoned") = Some(sweep_tip);
+        }
+        *self.deposit_reorg_sweep.lock().expect("not poisoned") = unfinished;
         Ok(())
     }
 }

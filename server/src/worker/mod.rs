@@ -60,6 +60,9 @@ pub struct Worker {
     last_low_balance_warning: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Hash of the chain tip when credited deposits were last checked for reorganisations.
     last_deposit_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// A check of credited deposits that did not fit in one round: the tip hash it
+    /// started at and the oldest deposit id checked so far (it goes on below that).
+    deposit_reorg_sweep: std::sync::Arc<std::sync::Mutex<Option<(String, i64)>>>,
 }
 
 impl Worker {
@@ -79,6 +82,7 @@ impl Worker {
             last_tip: Default::default(),
             last_low_balance_warning: Default::default(),
             last_deposit_tip: Default::default(),
+            deposit_reorg_sweep: Default::default(),
         }
     }
 

@@ -720,3 +720,62 @@ async fn a_reorganised_deposit_already_spent_holds_back_only_what_is_left_and_se
     assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
+
+/// More credited deposits in the reorganisation window than one round checks: every one
+/// of them is still checked (newest first, the rest in the following rounds). Their
+/// transactions are unknown to the node, as after a reorganisation that dropped them.
+#[tokio::test]
+async fn more_credited_deposits_than_one_round_checks_are_all_checked_for_reorganisations() {
+    let w = world("depmany").await;
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    w.miner.pause(true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let height = w.chain.get_height().await.unwrap() as i64;
+    const DEPOSITS: i64 = 501;
+    for n in 0..DEPOSITS {
+        let txid = format!("{:064x}", 0xdead_0000_u64 + n as u64);
+        sqlx::query(
+            "INSERT INTO operations (point_system_id, kind, amount, to_key_id, to_address, actor, idempotency_key, \
+               state, txid, height, credited_at, created_at, updated_at) \
+             VALUES ($1, 'deposit', 1, $2, $3, 'chain', $4, 'confirmed', $5, $6, 1, 1, 1)",
+        )
+        .bind(w.point_system.id)
+        .bind(alice.key_id)
+        .bind(&alice.address)
+        .bind(format!("deposit:{txid}:0"))
+        .bind(&txid)
+        .bind(height)
+        .execute(w.db.pool())
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO balances (key_id, point_system_id, available, pending_in, confirmed) VALUES ($1, $2, $3, 0, $3)",
+    )
+    .bind(alice.key_id)
+    .bind(w.point_system.id)
+    .bind(DEPOSITS)
+    .execute(w.db.pool())
+    .await
+    .unwrap();
+    // A new tip: the worker looks at credited deposits again.
+    w.chain.generate(1).await.unwrap();
+
+    wait_for("every credited deposit to be checked", || async {
+        (w.count("SELECT COUNT(*) FROM operations WHERE kind = 'deposit' AND state = 'confirmed'")
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    w.stop().await;
+}
