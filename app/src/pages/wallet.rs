@@ -241,7 +241,7 @@ fn history_table(operations: Vec<WalletOperation>) -> AnyView {
             <thead><tr><th>"#"</th><th>"What"</th><th>"Points"</th><th>"With"</th><th>"Progress"</th><th>"Transaction"</th></tr></thead>
             <tbody>
                 {operations.into_iter().map(|o| {
-                    let text = super::customers::state_text(&o.op);
+                    let text = o.op.progress_text();
                     let sign = if o.op.incoming { "+" } else { "−" };
                     view! {
                         <tr data-operation-id=o.op.id data-state=o.op.state.clone() data-kind=o.op.kind.clone()>

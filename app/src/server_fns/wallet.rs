@@ -34,10 +34,77 @@ pub struct WalletBalance {
     pub confirmed: u64,
 }
 
+/// An operation as its customer sees it. Deliberately without the store's `reason` (an
+/// internal note of the store's staff or back end) and the node's `error` (raw chain and
+/// worker messages, which may name internals): this struct is the page's hydration data,
+/// so whatever it holds reaches the browser even when the page does not show it. A failed
+/// operation is explained in customer terms instead ([`Self::progress_text`]); the store's
+/// dashboard still shows the node's message to operators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletOperationView {
+    pub id: i64,
+    pub kind: String,
+    /// Points into (true) or out of (false) the customer's address.
+    pub incoming: bool,
+    pub amount: u64,
+    pub state: String,
+    pub txid: Option<String>,
+    pub height: Option<i64>,
+    pub created_at: i64,
+    /// For a broadcast operation already in a block: its depth on chain so far.
+    pub confirmations: Option<u64>,
+}
+
+impl WalletOperationView {
+    pub fn is_final(&self) -> bool {
+        self.state == "confirmed" || self.state == "failed"
+    }
+
+    /// The progress in words, as the dashboard says it, with a failure in customer terms.
+    pub fn progress_text(&self) -> String {
+        // A failed operation gives reserved points back to the sender (ledger::settle::fail).
+        let failure = if self.incoming {
+            "the points did not arrive"
+        } else {
+            "the points are back in your balance"
+        };
+        crate::pages::customers::state_text(&OperationView {
+            id: self.id,
+            kind: self.kind.clone(),
+            incoming: self.incoming,
+            amount: self.amount,
+            state: self.state.clone(),
+            txid: self.txid.clone(),
+            height: self.height,
+            error: Some(failure.to_owned()),
+            reason: None,
+            created_at: self.created_at,
+            confirmations: self.confirmations,
+        })
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<OperationView> for WalletOperationView {
+    fn from(op: OperationView) -> Self {
+        Self {
+            id: op.id,
+            kind: op.kind,
+            incoming: op.incoming,
+            amount: op.amount,
+            state: op.state,
+            txid: op.txid,
+            height: op.height,
+            created_at: op.created_at,
+            confirmations: op.confirmations,
+        }
+    }
+}
+
 /// One operation in the customer's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletOperation {
-    pub op: OperationView,
+    pub op: WalletOperationView,
     pub symbol: String,
     /// The other side: where the points went, or where they came from.
     pub counterparty: String,
@@ -200,8 +267,9 @@ async fn history_of(ctx: &ServerContext, key_id: i64) -> Result<Vec<WalletOperat
             state: op.state.as_str().to_owned(),
             txid: op.txid,
             height: op.height,
-            error: op.error,
-            reason: op.reason,
+            // Never shown to the customer (see WalletOperationView).
+            error: None,
+            reason: None,
             created_at: op.created_at,
             confirmations: None,
         });
@@ -212,7 +280,7 @@ async fn history_of(ctx: &ServerContext, key_id: i64) -> Result<Vec<WalletOperat
         .into_iter()
         .zip(views)
         .map(|(op, (symbol, counterparty))| WalletOperation {
-            op,
+            op: op.into(),
             symbol,
             counterparty,
         })

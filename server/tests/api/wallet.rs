@@ -662,3 +662,45 @@ async fn a_customer_registers_an_avatar_and_receives_points_sent_to_it() {
     assert_eq!(available(&fx, "b@example.com").await, 15);
     fx.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_wallet_never_carries_the_stores_reason_or_the_nodes_error() {
+    let fx = api_fixture().await;
+    let key = fx.key(&[Scope::PointsWrite]).await;
+    put_customer(&fx, &key, "c", "c@example.com").await;
+    let response = fx
+        .post(
+            "/awards",
+            &key,
+            &json!({ "customer": "c", "amount": 9, "reason": "internal-note-7f3a" }),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let awarded = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let failed = award(&fx, &key, "c", 4).await;
+    wait_confirmed(&fx.db, awarded).await;
+    wait_confirmed(&fx.db, failed).await;
+    // The worker's record of a refusal, as it stores one (state and the node's message);
+    // written directly because the development node refuses nothing on demand.
+    sqlx::query("UPDATE operations SET state = 'failed', error = $1 WHERE id = $2")
+        .bind("node-message-9c1e: bad-txns-inputs-missingorspent")
+        .bind(failed)
+        .execute(fx.db.pool())
+        .await
+        .unwrap();
+    let c = signed_in(&fx, "c@example.com").await;
+    let (status, view) = c.call("wallet_overview", &[]).await;
+    assert_eq!(status, 200);
+    let (_, _, html) = c.page("/wallet").await;
+    for text in [view.to_string(), html.clone()] {
+        assert!(!text.contains("internal-note-7f3a"), "{text}");
+        assert!(!text.contains("node-message-9c1e"), "{text}");
+    }
+    assert!(
+        html.contains("Failed: the points did not arrive"),
+        "the failure is explained in customer terms: {html}"
+    );
+    fx.app.stop().await;
+}
