@@ -65,37 +65,38 @@ impl Worker {
         Ok(built)
     }
 
-    /// Lanes with queued operations that are due. A store with its own batch window waits
-    /// until its oldest queued operation of the lane is that old, so the operations that
-    /// arrive meanwhile share one transaction; a store without one follows the platform's
-    /// window, which is the pause between rounds.
+    /// Lanes with queued operations that are due, the longest waiting first. A store with
+    /// its own batch window waits until its oldest queued operation of the lane is that
+    /// old, so the operations that arrive meanwhile share one transaction; a store without
+    /// one follows the platform's window, which is the pause between rounds. The window is
+    /// applied in SQL, before the limit, so lanes still waiting cannot fill the page and
+    /// starve due ones. Creation times are whole seconds, so the wait is counted from the
+    /// end of that second: never shorter than the window, at most a second longer.
     async fn lanes(&self) -> anyhow::Result<Vec<Lane>> {
-        let now_ms = app::domain::clock::now_millis();
         let rows = sqlx::query(
-            "SELECT o.point_system_id, p.symbol, o.from_key_id, k.address, MIN(o.created_at), s.batch_window_ms \
+            "SELECT o.point_system_id, p.symbol, o.from_key_id, k.address \
              FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
              JOIN stores s ON s.id = p.store_id \
              JOIN custody_keys k ON k.id = o.from_key_id \
              WHERE o.state = 'queued' AND p.status = 'confirmed' \
-             GROUP BY o.point_system_id, p.symbol, o.from_key_id, k.address, s.batch_window_ms LIMIT 100",
+             GROUP BY o.point_system_id, p.symbol, o.from_key_id, k.address, s.batch_window_ms \
+             HAVING COALESCE(s.batch_window_ms, 0) = 0 \
+               OR (MIN(o.created_at) + 1) * 1000 + s.batch_window_ms <= $1 \
+             ORDER BY MIN(o.id) LIMIT 100",
         )
+        .bind(app::domain::clock::now_millis())
         .fetch_all(self.db.pool())
         .await?;
-        let mut lanes = Vec::new();
-        for r in &rows {
-            let oldest: i64 = r.try_get(4)?;
-            let window: Option<i64> = r.try_get(5)?;
-            if !window_elapsed(oldest, window, now_ms) {
-                continue;
-            }
-            lanes.push(Lane {
-                point_system_id: r.try_get(0)?,
-                symbol: r.try_get(1)?,
-                from_key_id: r.try_get(2)?,
-                from_address: r.try_get(3)?,
-            });
-        }
-        Ok(lanes)
+        rows.iter()
+            .map(|r| {
+                Ok(Lane {
+                    point_system_id: r.try_get(0)?,
+                    symbol: r.try_get(1)?,
+                    from_key_id: r.try_get(2)?,
+                    from_address: r.try_get(3)?,
+                })
+            })
+            .collect()
     }
 
     /// One batch for one lane; the number of operations it carries. `Ok(0)` when another
@@ -186,7 +187,7 @@ impl Worker {
             .map(|op| op.id.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        sqlx::query(&format!(
+        let signed = sqlx::query(&format!(
             "UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 \
              WHERE id IN ({ids}) AND state = 'queued'"
         ))
@@ -194,21 +195,25 @@ impl Worker {
         .bind(&txid)
         .bind(app::domain::clock::now())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if signed != claimed.len() as u64 {
+            // An operation left `queued` meanwhile (cancelled, or claimed by another worker
+            // on a database without row locks): the transaction would pay an operation
+            // that is no longer ours to send. Nothing is stored; the next round rebuilds.
+            tx.rollback().await?;
+            tracing::error!(
+                ?lane,
+                %txid,
+                claimed = claimed.len(),
+                signed,
+                "a batch's operations changed while it was built; not sent"
+            );
+            return Ok(0);
+        }
         tx.commit().await?;
         tracing::info!(%txid, operations = claimed.len(), points = needed, "transfer signed and stored");
         Ok(claimed.len())
-    }
-}
-
-/// Whether a lane whose oldest queued operation was created at `oldest` (unix seconds) may
-/// be batched now under the store's window (`None`: no wait of its own). Creation times are
-/// whole seconds, so the wait is counted from the end of that second: never shorter than
-/// the window, at most a second longer.
-fn window_elapsed(oldest: i64, window_ms: Option<i64>, now_ms: i64) -> bool {
-    match window_ms {
-        None | Some(0) => true,
-        Some(window) => now_ms >= (oldest + 1) * 1000 + window,
     }
 }
 
@@ -241,20 +246,4 @@ pub(super) fn spendables(
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::window_elapsed;
-
-    #[test]
-    fn a_store_window_holds_its_lane_back() {
-        assert!(window_elapsed(10, None, 10_000), "no window of its own");
-        assert!(!window_elapsed(10, Some(2000), 12_999));
-        assert!(window_elapsed(10, Some(2000), 13_000));
-        assert!(
-            window_elapsed(10, Some(0), 10_000),
-            "a zero window sends at once"
-        );
-    }
 }

@@ -725,3 +725,95 @@ async fn a_transaction_the_node_refuses_fails_its_operations_and_returns_their_p
     );
     shop.app.stop().await;
 }
+
+/// More lanes still inside their store's batch window than one round lists must not keep
+/// a due lane waiting: the window is applied before the limit and the longest waiting
+/// lanes come first. The waiting lanes are older (lower ids) so they would come first in
+/// any natural order.
+#[tokio::test]
+async fn lanes_waiting_in_their_batch_window_do_not_starve_a_due_lane() {
+    let app = spawn_app().await;
+    let db = Database::connect(&app.database_url, 4).await.unwrap();
+    let vault = KeyVault::new(
+        MasterKey::load_or_create(&app.data_dir.join("master.key")).unwrap(),
+        mvs::Network::Testnet,
+    );
+    let operator: i64 = sqlx::query_scalar(
+        "INSERT INTO operators (email, password_hash, created_at) VALUES ('held@example.com', 'x', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let held = app::domain::stores::create(&db, operator, "Held Shop", "held-shop")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE stores SET batch_window_ms = 60000 WHERE id = $1")
+        .bind(held.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let mut senders = Vec::new();
+    for n in 0..=100 {
+        let email = Email::parse(&format!("held{n}@example.com")).unwrap();
+        let customer = customers::upsert(&db, &vault, held.id, &format!("held{n}"), &email, None)
+            .await
+            .unwrap();
+        senders.push(customer);
+    }
+    // A point system the chain need not know: its lanes only ever wait.
+    let treasury = senders.pop().unwrap();
+    let held_points: i64 = sqlx::query_scalar(
+        "INSERT INTO point_systems (store_id, symbol, name, description, decimals, max_supply, secondary_issue, \
+           issuer_avatar, treasury_key_id, status, created_at) \
+         VALUES ($1, 'HELD.POINTS', 'Held', 'held', 0, 1000, 0, 'held-shop', $2, 'confirmed', 0) RETURNING id",
+    )
+    .bind(held.id)
+    .bind(treasury.key_id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let now = app::domain::clock::now();
+    for sender in &senders {
+        sqlx::query(
+            "INSERT INTO operations (point_system_id, kind, amount, from_key_id, to_key_id, to_address, actor, \
+               state, created_at, updated_at) \
+             VALUES ($1, 'redeem', 1, $2, $3, $4, 'test', 'queued', $5, $5)",
+        )
+        .bind(held_points)
+        .bind(sender.key_id)
+        .bind(treasury.key_id)
+        .bind(&treasury.address)
+        .bind(now)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    db.close().await;
+
+    let shop = shop_on(app).await;
+    let alice = shop.customer("alice").await;
+    let award = shop
+        .submit(
+            OperationKind::Award,
+            shop.point_system.treasury_key_id,
+            to(&alice),
+            10,
+        )
+        .await;
+    wait_for("the due lane's award to confirm", || async {
+        let state: String = sqlx::query_scalar("SELECT state FROM operations WHERE id = $1")
+            .bind(award)
+            .fetch_one(shop.db.pool())
+            .await
+            .unwrap();
+        (state == "confirmed").then_some(())
+    })
+    .await;
+    assert_eq!(
+        shop.count("SELECT COUNT(*) FROM operations WHERE state = 'queued'")
+            .await,
+        100,
+        "the lanes inside their window still wait"
+    );
+    shop.app.stop().await;
+}
