@@ -96,7 +96,7 @@ test("a customer receives points, signs in by link and sends points to another c
   await annPage.getByLabel(/^To:/).fill(ben);
   await annPage.getByRole("button", { name: "Review" }).click();
   await expect(annPage.getByTestId("send-review")).toBeVisible();
-  await expect(annPage.getByTestId("review-recipient")).toHaveText(ben);
+  await expect(annPage.getByTestId("review-recipient")).toHaveText(`the customer ${ben}`);
   await expect(annPage.getByTestId("review-amount")).toContainText(`40 ${symbol}`);
   await shot(annPage, testInfo, "02-ann-review");
   await hydrated(annPage);
@@ -140,7 +140,7 @@ test("a customer receives points, signs in by link and sends points to another c
   await shot(benPage, testInfo, "06-ben-too-much");
   await benPage.getByLabel("Amount").fill("10");
   await benPage.getByRole("button", { name: "Review" }).click();
-  await expect(benPage.getByTestId("review-recipient")).toHaveText(ann);
+  await expect(benPage.getByTestId("review-recipient")).toHaveText(`the customer ${ann}`);
   await benPage.getByRole("button", { name: `Send 10 ${symbol}` }).click();
   await expect(benPage).toHaveURL(/\/wallet\?sent_operation=\d+$/);
   const backId = benPage.url().match(/sent_operation=(\d+)/)![1];

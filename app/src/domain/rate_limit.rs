@@ -1,5 +1,6 @@
 //! Log-in throttling: failed attempts per e-mail address and per client address over a
 //! sliding window, kept in the database so every server process sees the same counts.
+//! Also the wallet's e-mail recipient lookups per customer, over the same window.
 
 use sqlx::Row;
 
@@ -13,6 +14,15 @@ pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
 /// Failures allowed per client address inside the window (several people may share one).
 pub const MAX_FAILURES_PER_IP: i64 = 20;
 pub const WINDOW_SECS: i64 = 15 * 60;
+/// E-mail recipient lookups a wallet customer may make inside the window: plenty for
+/// sending, too few to test a list of addresses for wallets.
+pub const MAX_RECIPIENT_LOOKUPS: i64 = 30;
+
+/// Minutes until `oldest` (a counted event) leaves the window, at least one.
+fn minutes_left(oldest: Option<i64>, since: i64) -> u32 {
+    let wait_secs = oldest.unwrap_or(since) + WINDOW_SECS - clock::now();
+    ((wait_secs.max(1) + 59) / 60) as u32
+}
 
 /// Refuses with [`AppError::RateLimited`] (minutes until the oldest counted failure leaves
 /// the window) when either limit is reached.
@@ -34,9 +44,7 @@ pub async fn check_login(db: &Database, email: &str, ip: &str) -> Result<(), App
         let count: i64 = row.try_get("n")?;
         if count >= limit {
             let oldest: Option<i64> = row.try_get("oldest")?;
-            let wait_secs = oldest.unwrap_or(since) + WINDOW_SECS - clock::now();
-            let minutes = (wait_secs.max(1) + 59) / 60;
-            return Err(AppError::RateLimited(minutes as u32));
+            return Err(AppError::RateLimited(minutes_left(oldest, since)));
         }
     }
     Ok(())
@@ -63,11 +71,47 @@ pub async fn clear_for_email(db: &Database, email: &Email) -> Result<(), AppErro
     Ok(())
 }
 
-/// Forgets failures older than the window.
+/// Counts one e-mail recipient lookup by wallet customer `customer_id`, or refuses with
+/// [`AppError::RateLimited`] once [`MAX_RECIPIENT_LOOKUPS`] are inside the window. Known and
+/// unknown addresses count alike (the refusal must not tell them apart).
+#[tracing::instrument(skip(db))]
+pub async fn count_recipient_lookup(db: &Database, customer_id: i64) -> Result<(), AppError> {
+    let since = clock::now() - WINDOW_SECS;
+    // Check and count in one write transaction, so parallel requests cannot all pass.
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(looked_up_at) AS oldest FROM wallet_recipient_lookups \
+         WHERE customer_id = $1 AND looked_up_at > $2",
+    )
+    .bind(customer_id)
+    .bind(since)
+    .fetch_one(&mut *tx)
+    .await?;
+    let count: i64 = row.try_get("n")?;
+    if count >= MAX_RECIPIENT_LOOKUPS {
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        tx.rollback().await?;
+        return Err(AppError::RateLimited(minutes_left(oldest, since)));
+    }
+    sqlx::query("INSERT INTO wallet_recipient_lookups (customer_id, looked_up_at) VALUES ($1, $2)")
+        .bind(customer_id)
+        .bind(clock::now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets failures and lookups older than the window.
 pub async fn delete_old(db: &Database) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE attempted_at <= $1")
-        .bind(clock::now() - WINDOW_SECS)
+    let before = clock::now() - WINDOW_SECS;
+    let failures = sqlx::query("DELETE FROM login_failures WHERE attempted_at <= $1")
+        .bind(before)
         .execute(db.pool())
         .await?;
-    Ok(done.rows_affected())
+    let lookups = sqlx::query("DELETE FROM wallet_recipient_lookups WHERE looked_up_at <= $1")
+        .bind(before)
+        .execute(db.pool())
+        .await?;
+    Ok(failures.rows_affected() + lookups.rows_affected())
 }

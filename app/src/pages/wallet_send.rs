@@ -54,7 +54,7 @@ fn confirm_view(preview: SendPreview) -> impl IntoView {
             <dl class="review">
                 <dt>"Points"</dt><dd data-testid="review-amount">{preview.amount} " " {preview.symbol.clone()} " of " {preview.store_name.clone()}</dd>
                 <dt>"To"</dt><dd data-testid="review-recipient">{preview.recipient.clone()}</dd>
-                <dt>"Address"</dt><dd><code>{preview.to_address.clone()}</code></dd>
+                {preview.to_address.clone().map(|address| view! { <dt>"Address"</dt><dd><code data-testid="review-address">{address}</code></dd> })}
                 <dt>"Available now"</dt><dd>{preview.available}</dd>
             </dl>
             <p class="hint">"Sent points cannot be called back."</p>

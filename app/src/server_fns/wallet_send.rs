@@ -40,8 +40,9 @@ pub struct SendPreview {
     pub to: String,
     /// Who or what receives the points, in words.
     pub recipient: String,
-    /// The MVS address the points go to.
-    pub to_address: String,
+    /// The MVS address the points go to; none for a customer named by e-mail, whose address
+    /// is theirs to share (the review must not turn e-mail addresses into chain addresses).
+    pub to_address: Option<String>,
     /// The confirm form's idempotency id, new with each review: confirming twice (a double
     /// click, a resent POST) sends once.
     pub request_id: String,
@@ -59,6 +60,8 @@ struct Resolved {
     destination: Destination,
     kind: OperationKind,
     recipient: String,
+    /// Named by e-mail: the review does not show the address.
+    by_email: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -110,6 +113,9 @@ async fn resolve(
 ) -> Result<Resolved, AppError> {
     let to = to.trim();
     if to.contains('@') && !to.starts_with('@') {
+        // "Unknown recipient" says whether an address has a wallet here: needed to catch a
+        // typo, so the lookups are limited per customer instead (review and confirm alike).
+        crate::domain::rate_limit::count_recipient_lookup(&ctx.db, sender.id).await?;
         let email = Email::parse(to).map_err(|_| AppError::UnknownRecipient)?;
         let row: Option<(i64, String)> = sqlx::query_as(
             "SELECT c.key_id, k.address FROM customers c JOIN custody_keys k ON k.id = c.key_id WHERE c.email = $1",
@@ -124,7 +130,8 @@ async fn resolve(
         return Ok(Resolved {
             destination: Destination::Custodial { key_id, address },
             kind: OperationKind::Transfer,
-            recipient: email.to_string(),
+            recipient: format!("the customer {email}"),
+            by_email: true,
         });
     }
     if mvs::Address::parse(to).is_ok() {
@@ -148,6 +155,7 @@ async fn resolve(
                 },
                 kind: OperationKind::Transfer,
                 recipient: format!("the address {to}"),
+                by_email: false,
             });
         }
         return Ok(Resolved {
@@ -157,6 +165,7 @@ async fn resolve(
             },
             kind: OperationKind::Withdraw,
             recipient: format!("the outside address {to}"),
+            by_email: false,
         });
     }
     // 34 base58 characters are an address with a typo, not an avatar name.
@@ -183,6 +192,7 @@ async fn resolve(
         destination,
         kind: OperationKind::Transfer,
         recipient: format!("the avatar {}", name.as_str()),
+        by_email: false,
     })
 }
 
@@ -215,8 +225,9 @@ async fn check(
         return Err(AppError::InsufficientBalance);
     }
     let to_address = match &resolved.destination {
+        _ if resolved.by_email => None,
         Destination::Custodial { address, .. } | Destination::External { address, .. } => {
-            address.clone()
+            Some(address.clone())
         }
     };
     let preview = SendPreview {

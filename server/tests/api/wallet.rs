@@ -395,9 +395,18 @@ async fn customers_move_only_their_own_points_and_refusals_change_nothing() {
         .await;
     assert_eq!(status, 200);
     assert!(
-        html.contains(r#"data-testid="send-review""#) && html.contains("b@example.com"),
+        html.contains(r#"data-testid="send-review""#)
+            && html.contains("the customer b@example.com"),
         "{html}"
     );
+    // A customer named by e-mail: the review does not give away their chain address.
+    let b_address: String = sqlx::query_scalar(
+        "SELECT k.address FROM customers c JOIN custody_keys k ON k.id = c.key_id WHERE c.email = 'b@example.com'",
+    )
+    .fetch_one(fx.db.pool())
+    .await
+    .unwrap();
+    assert!(!html.contains(&b_address), "{html}");
     // The confirm form carries the review's request id: confirming twice sends once.
     let request_id = hidden_field(&html, "request_id");
     let mut sent = Vec::new();
@@ -702,5 +711,72 @@ async fn the_wallet_never_carries_the_stores_reason_or_the_nodes_error() {
         html.contains("Failed: the points did not arrive"),
         "the failure is explained in customer terms: {html}"
     );
+    fx.app.stop().await;
+}
+
+#[tokio::test]
+async fn e_mail_recipient_lookups_are_limited_per_customer() {
+    let fx = api_fixture().await;
+    let key = fx.key(&[Scope::PointsWrite]).await;
+    put_customer(&fx, &key, "d", "d@example.com").await;
+    put_customer(&fx, &key, "e", "e@example.com").await;
+    let d = signed_in(&fx, "d@example.com").await;
+    let e = signed_in(&fx, "e@example.com").await;
+    let ps = fx.point_system.id.to_string();
+    let preview = |browser: &Browser, to: String| {
+        let ps = ps.clone();
+        let browser = Browser {
+            base: browser.base.clone(),
+            client: browser.client.clone(),
+        };
+        async move {
+            browser
+                .call(
+                    "wallet_preview_send",
+                    &[("point_system", &ps), ("to", &to), ("amount", "1")],
+                )
+                .await
+        }
+    };
+    // Known and unknown addresses count alike; the answer names what is wrong meanwhile.
+    for n in 0..app::domain::rate_limit::MAX_RECIPIENT_LOOKUPS {
+        let to = if n % 2 == 0 {
+            format!("guess{n}@example.com")
+        } else {
+            "e@example.com".to_owned()
+        };
+        let (status, body) = preview(&d, to).await;
+        assert!(
+            status.is_client_error() && status != 429,
+            "lookup {n}: {status} {body}"
+        );
+    }
+    for to in ["e@example.com", "guess-more@example.com"] {
+        let (status, body) = preview(&d, to.to_owned()).await;
+        assert_eq!(status, 429, "{body}");
+    }
+    // Sending by e-mail is limited too, and nothing is recorded.
+    let before = operations(&fx).await;
+    let posted = d
+        .submit(
+            "wallet_send",
+            "/wallet/send",
+            &[
+                ("point_system", &ps),
+                ("to", "e@example.com"),
+                ("amount", "1"),
+            ],
+        )
+        .await;
+    assert!(
+        posted
+            .error()
+            .is_some_and(|e| e.starts_with("rate_limited")),
+        "{posted:?}"
+    );
+    assert_eq!(operations(&fx).await, before);
+    // Per customer: another customer still looks up freely.
+    let (status, body) = preview(&e, "d@example.com".to_owned()).await;
+    assert_eq!(status, 409, "known, but e has nothing to send: {body}");
     fx.app.stop().await;
 }
