@@ -1,7 +1,11 @@
 //! Deposits: MST outputs that pay a customer's custodial address from outside the platform.
 //!
-//! Blocks are read once they are as deep as the required confirmations, so a deposit is
-//! credited as confirmed and spendable at once. Each output is recorded under the
+//! Blocks are read once they are as deep as the shallowest depth any point system needs
+//! (the platform's required confirmations, or a store's own when lower). A deposit whose
+//! store asks for no more than that is credited as confirmed and spendable at once; one
+//! whose store asks for more is recorded pending (`broadcast`, its points in `pending_in`
+//! and all of them in `reorg_held`, to be released) and confirms, like a reorganised
+//! deposit, once its block is as deep as the store asks. Each output is recorded under the
 //! idempotency key `deposit:TXID:INDEX`, so reading a block twice credits nothing twice.
 //!
 //! Reorganisations: a credited deposit whose transaction leaves its block goes back to
@@ -34,7 +38,8 @@ const BLOCKS_PER_ROUND: u64 = 50;
 
 impl Worker {
     pub(super) async fn scan_deposits(&self, tip: u64) -> anyhow::Result<()> {
-        let Some(deepest) = (tip + 1).checked_sub(self.settings.required_confirmations) else {
+        let depths = self.deposit_depths().await?;
+        let Some(deepest) = (tip + 1).checked_sub(depths.shallowest()) else {
             return Ok(());
         };
         let cursor: Option<i64> =
@@ -53,7 +58,8 @@ impl Worker {
             let block = self.chain.get_block(BlockRef::Height(height)).await?;
             let mut tx = self.db.begin_write().await?;
             for transaction in &block.transactions {
-                record_deposits(&mut tx, transaction, height as i64).await?;
+                let depth = super::confirm::confirmations(tip, height);
+                record_deposits(&mut tx, transaction, height as i64, depth, &depths).await?;
             }
             sqlx::query(
                 "INSERT INTO chain_scan (name, height) VALUES ($1, $2) \
@@ -66,6 +72,39 @@ impl Worker {
             tx.commit().await?;
         }
         Ok(())
+    }
+}
+
+/// The confirmations a deposit needs: its point system's store's own, else the platform's.
+pub(super) struct DepositDepths {
+    platform: u64,
+    overrides: std::collections::HashMap<i64, u64>,
+}
+
+impl DepositDepths {
+    fn of(&self, point_system_id: i64) -> u64 {
+        self.overrides
+            .get(&point_system_id)
+            .copied()
+            .unwrap_or(self.platform)
+    }
+
+    /// The depth at which blocks are read: no deposit can be credited earlier.
+    fn shallowest(&self) -> u64 {
+        self.overrides
+            .values()
+            .copied()
+            .fold(self.platform, u64::min)
+            .max(1)
+    }
+}
+
+impl Worker {
+    async fn deposit_depths(&self) -> Result<DepositDepths, sqlx::Error> {
+        Ok(DepositDepths {
+            platform: self.settings.required_confirmations,
+            overrides: app::domain::store_settings::confirmation_overrides(&self.db).await?,
+        })
     }
 }
 
@@ -85,6 +124,7 @@ impl Worker {
         // Credited deposits (possibly many) can only leave their block when the tip
         // changes; the few pending or given-up ones are looked at every round.
         let tip_hash = self.chain.get_block(BlockRef::Height(tip)).await?.hash;
+        let depths = self.deposit_depths().await?;
         let sweep = self
             .deposit_reorg_sweep
             .lock()
@@ -99,7 +139,7 @@ impl Worker {
                 != Some(tip_hash.as_str());
         // Pending ones first: they are the ones that still change.
         let mut rows = sqlx::query(
-            "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
+            "SELECT id, txid, height, state, point_system_id FROM operations WHERE kind = 'deposit' \
              AND (state = 'broadcast' OR (state = 'failed' AND reorg_held IS NOT NULL AND updated_at >= $1)) \
              ORDER BY CASE WHEN state = 'broadcast' THEN 0 ELSE 1 END, id DESC LIMIT $2",
         )
@@ -112,7 +152,7 @@ impl Worker {
         let (sweep_tip, below) = sweep.unwrap_or((tip_hash, i64::MAX));
         let credited = if tip_moved {
             sqlx::query(
-                "SELECT id, txid, height, state FROM operations WHERE kind = 'deposit' \
+                "SELECT id, txid, height, state, point_system_id FROM operations WHERE kind = 'deposit' \
                  AND state = 'confirmed' AND height >= $1 AND id < $2 ORDER BY id DESC LIMIT $3",
             )
             .bind(tip.saturating_sub(REORG_WINDOW) as i64)
@@ -137,6 +177,7 @@ impl Worker {
                 row.try_get(2)?,
                 row.try_get(3)?,
             );
+            let required = depths.of(row.try_get(4)?);
             let found = match self.chain.get_tx(&txid.parse()?).await {
                 Ok(info) => Some(info.height),
                 Err(e) if e.code() == Some(mvs::rpc::codes::TX_NOT_FOUND) => None,
@@ -146,7 +187,7 @@ impl Worker {
             let depth = found.map_or(0, |h| super::confirm::confirmations(tip, h));
             match (state.as_str(), found) {
                 ("confirmed", Some(h)) if Some(h as i64) == height => {}
-                ("failed", Some(h)) if depth >= self.settings.required_confirmations => {
+                ("failed", Some(h)) if depth >= required => {
                     self.db
                         .write(async |tx| revive_deposit(tx, id, h as i64).await)
                         .await?;
@@ -159,7 +200,7 @@ impl Worker {
                         .write(async |tx| unconfirm_deposit(tx, id).await)
                         .await?;
                 }
-                (_, Some(h)) if depth >= self.settings.required_confirmations => {
+                (_, Some(h)) if depth >= required => {
                     self.db
                         .write(async |tx| confirm_deposit_again(tx, id, h as i64).await)
                         .await?;
@@ -254,7 +295,8 @@ async fn confirm_deposit_again(
     };
     let amount = op.amount as i64;
     let row = sqlx::query(&format!(
-        "UPDATE operations SET state = 'confirmed', height = $1, reorg_held = NULL, updated_at = $2 \
+        "UPDATE operations SET state = 'confirmed', height = $1, reorg_held = NULL, updated_at = $2, \
+           credited_at = COALESCE(credited_at, $2) \
          WHERE id = $3 AND state = 'broadcast' RETURNING {COLUMNS}"
     ))
     .bind(height)
@@ -278,7 +320,8 @@ async fn revive_deposit(conn: &mut AnyConnection, id: i64, height: i64) -> anyho
         return Ok(());
     };
     let row = sqlx::query(&format!(
-        "UPDATE operations SET state = 'confirmed', height = $1, error = NULL, reorg_held = NULL, updated_at = $2 \
+        "UPDATE operations SET state = 'confirmed', height = $1, error = NULL, reorg_held = NULL, updated_at = $2, \
+           credited_at = COALESCE(credited_at, $2) \
          WHERE id = $3 AND state = 'failed' AND reorg_held IS NOT NULL RETURNING {COLUMNS}"
     ))
     .bind(height)
@@ -330,6 +373,8 @@ async fn record_deposits(
     conn: &mut AnyConnection,
     transaction: &TxInfo,
     height: i64,
+    depth: u64,
+    depths: &DepositDepths,
 ) -> anyhow::Result<()> {
     let ours: Option<i64> = sqlx::query_scalar("SELECT id FROM chain_txs WHERE txid = $1")
         .bind(&transaction.hash)
@@ -362,36 +407,42 @@ async fn record_deposits(
         let Some(target) = target else { continue };
         let (key_id, point_system_id): (i64, i64) = (target.try_get(0)?, target.try_get(1)?);
         let now = clock::now();
+        // Deep enough for its store: confirmed and spendable at once. Not yet: pending,
+        // every point held back until the block is as deep as the store asks (the
+        // reorganisation follow-up confirms it then, or fails it if it vanishes).
+        let deep_enough = depth >= depths.of(point_system_id);
+        let amount = quantity as i64;
         let row = sqlx::query(&format!(
             "INSERT INTO operations (point_system_id, kind, amount, to_key_id, to_address, actor, idempotency_key, \
-               state, txid, height, credited_at, created_at, updated_at) \
-             VALUES ($1, 'deposit', $2, $3, $4, 'chain', $5, 'confirmed', $6, $7, $8, $8, $8) \
+               state, txid, height, credited_at, reorg_held, created_at, updated_at) \
+             VALUES ($1, 'deposit', $2, $3, $4, 'chain', $5, $6, $7, $8, $9, $10, $11, $11) \
              ON CONFLICT (point_system_id, idempotency_key) DO NOTHING RETURNING {COLUMNS}"
         ))
         .bind(point_system_id)
-        .bind(quantity as i64)
+        .bind(amount)
         .bind(key_id)
         .bind(address)
         .bind(format!("deposit:{}:{index}", transaction.hash))
+        .bind(if deep_enough { "confirmed" } else { "broadcast" })
         .bind(&transaction.hash)
         .bind(height)
+        .bind(deep_enough.then_some(now))
+        .bind((!deep_enough).then_some(amount))
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { continue };
         let op = Operation::from_row(&row)?;
-        // Arrived from outside and already deep enough: spendable and confirmed at once.
-        balances::add(
-            conn,
-            key_id,
-            point_system_id,
-            quantity as i64,
-            0,
-            quantity as i64,
-        )
-        .await?;
-        settle::emit_operation_event(conn, &op, EventType::OperationConfirmed).await?;
-        tracing::info!(txid = %transaction.hash, %address, symbol, quantity, "deposit credited");
+        if deep_enough {
+            // Arrived from outside and already deep enough: spendable and confirmed at once.
+            balances::add(conn, key_id, point_system_id, amount, 0, amount).await?;
+            settle::emit_operation_event(conn, &op, EventType::OperationConfirmed).await?;
+            tracing::info!(txid = %transaction.hash, %address, symbol, quantity, "deposit credited");
+        } else {
+            balances::add(conn, key_id, point_system_id, 0, amount, 0).await?;
+            settle::emit_operation_event(conn, &op, EventType::OperationBroadcast).await?;
+            tracing::info!(txid = %transaction.hash, %address, symbol, quantity, depth, "deposit seen; pending until the store's confirmations");
+        }
     }
     Ok(())
 }

@@ -222,6 +222,21 @@ fn custodial(customer: &StoreCustomer) -> Destination {
 
 /// Alice's points go out to her own outside wallet (40) and 25 come back as a deposit.
 async fn deposit_from_outside(w: &World, alice: &StoreCustomer) -> i64 {
+    send_deposit_from_outside(w, alice, None).await;
+    wait_for("the deposit to be credited", || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM operations WHERE kind = 'deposit' AND state = 'confirmed'",
+        )
+        .fetch_optional(w.db.pool())
+        .await
+        .unwrap()
+    })
+    .await
+}
+
+/// Alice receives 100, sends 40 out, and the outside address sends 25 back (the deposit);
+/// the store asks for `store_depth` confirmations from the deposit on, when given.
+async fn send_deposit_from_outside(w: &World, alice: &StoreCustomer, store_depth: Option<i64>) {
     let treasury = w.point_system.treasury_key_id;
     w.queue(OperationKind::Award, treasury, custodial(alice), 100)
         .await;
@@ -277,16 +292,15 @@ async fn deposit_from_outside(w: &World, alice: &StoreCustomer) -> i64 {
     .build()
     .unwrap();
     use mvs::encoding::Encode;
+    if let Some(depth) = store_depth {
+        sqlx::query("UPDATE stores SET required_confirmations = $1 WHERE id = $2")
+            .bind(depth)
+            .bind(w.point_system.store_id)
+            .execute(w.db.pool())
+            .await
+            .unwrap();
+    }
     w.chain.send_raw_tx(&back.encode_hex()).await.unwrap();
-    wait_for("the deposit to be credited", || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM operations WHERE kind = 'deposit' AND state = 'confirmed'",
-        )
-        .fetch_optional(w.db.pool())
-        .await
-        .unwrap()
-    })
-    .await
 }
 
 #[tokio::test]
@@ -777,5 +791,75 @@ async fn more_credited_deposits_than_one_round_checks_are_all_checked_for_reorga
             .then_some(())
     })
     .await;
+    w.stop().await;
+}
+
+/// A store that asks for more confirmations than the platform: a deposit is pending (not
+/// spendable) until its block is that deep, then confirmed and credited once.
+#[tokio::test]
+async fn a_deposit_confirms_at_its_stores_required_confirmations() {
+    const STORE_DEPTH: i64 = 12;
+    let w = world("depdeep").await;
+    let alice = customers::upsert(
+        &w.db,
+        &w.vault,
+        w.point_system.store_id,
+        "alice",
+        &Email::parse("alice@example.com").unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    send_deposit_from_outside(&w, &alice, Some(STORE_DEPTH)).await;
+    let (deposit, state) = wait_for("the deposit to be seen", || async {
+        sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, state FROM operations WHERE kind = 'deposit'",
+        )
+        .fetch_optional(w.db.pool())
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(
+        state, "broadcast",
+        "read at the platform's depth (2), pending for the store's"
+    );
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 60,
+            pending_in: 25,
+            confirmed: 60
+        },
+        "not spendable before the store's confirmations"
+    );
+
+    let height = wait_for("the deposit to confirm", || async {
+        let (state, height): (String, Option<i64>) =
+            sqlx::query_as("SELECT state, height FROM operations WHERE id = $1")
+                .bind(deposit)
+                .fetch_one(w.db.pool())
+                .await
+                .unwrap();
+        height.filter(|_| state == "confirmed")
+    })
+    .await;
+    let tip = w.chain.get_height().await.unwrap() as i64;
+    assert!(
+        tip - height + 1 >= STORE_DEPTH,
+        "confirmed at {} confirmations, the store asks for {STORE_DEPTH}",
+        tip - height + 1
+    );
+    assert_eq!(
+        w.balance(alice.key_id).await,
+        Balance {
+            available: 85,
+            pending_in: 0,
+            confirmed: 85
+        },
+        "credited once"
+    );
+    let report = server::reconcile::reconcile(&w.db, &w.chain).await.unwrap();
+    assert!(report.differences.is_empty(), "{report}");
     w.stop().await;
 }
