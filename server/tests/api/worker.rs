@@ -585,17 +585,22 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
             .await;
     }
     shop.wait_until_settled().await;
-    // No redemption spends another one's change.
-    let raws: Vec<(String, String)> = sqlx::query_as(
-        "SELECT DISTINCT c.txid, c.raw_hex FROM chain_txs c JOIN operations o ON o.chain_tx_id = c.id WHERE o.kind = 'redeem'",
+    // No redemption spends another one's unconfirmed change. (A redemption built after an
+    // earlier one was mined may spend its confirmed change: it waits on nothing. The
+    // development chain mines its whole pool into each block, so a parent in an earlier
+    // block than its child was confirmed when the child was built.)
+    let raws: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT DISTINCT c.txid, c.raw_hex, c.height FROM chain_txs c JOIN operations o ON o.chain_tx_id = c.id WHERE o.kind = 'redeem'",
     )
     .fetch_all(shop.db.pool())
     .await
     .unwrap();
     assert_eq!(raws.len(), 4, "one transaction per sending customer");
-    let redeem_txids: std::collections::HashSet<&str> =
-        raws.iter().map(|(txid, _)| txid.as_str()).collect();
-    for (txid, raw) in &raws {
+    let redeem_heights: std::collections::HashMap<&str, i64> = raws
+        .iter()
+        .map(|(txid, _, height)| (txid.as_str(), *height))
+        .collect();
+    for (txid, raw, height) in &raws {
         let tx = <mvs::tx::Transaction as mvs::encoding::Decode>::decode_hex(raw).unwrap();
         let parents: Vec<String> = tx
             .inputs
@@ -603,8 +608,10 @@ async fn the_fee_wallet_keeps_a_pool_of_small_outputs_and_reports_a_low_balance(
             .map(|i| i.previous_output.txid.to_string())
             .collect();
         assert!(
-            parents.iter().all(|p| !redeem_txids.contains(p.as_str())),
-            "{txid} waits on another redemption: {parents:?}"
+            parents.iter().all(|p| redeem_heights
+                .get(p.as_str())
+                .is_none_or(|parent_height| parent_height < height)),
+            "{txid} (height {height}) waits on another redemption: {parents:?} {redeem_heights:?}"
         );
     }
 
