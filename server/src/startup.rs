@@ -132,6 +132,7 @@ impl Application {
             chain: chain.clone(),
             webhooks: settings.webhooks.clone(),
             server: server.clone(),
+            ledger: app::domain::ledger::writer::LedgerWriter::spawn(db.clone()),
         };
         background.push(crate::webhooks::spawn(
             db.clone(),

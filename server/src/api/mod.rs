@@ -37,6 +37,8 @@ pub struct ApiState {
     pub webhooks: WebhookSettings,
     /// Public links and the mail queue, for the welcome mail of a new customer.
     pub server: app::domain::context::ServerContext,
+    /// Group-commits the awards, redemptions and transfers of the API.
+    pub ledger: app::domain::ledger::writer::LedgerWriter,
 }
 
 #[derive(OpenApi)]

@@ -8,7 +8,7 @@ use app::domain::{
         customers::{self, StoreCustomer},
         operation::COLUMNS,
         point_systems::PointSystem,
-        submit::{submit, Destination, NewOperation},
+        submit::{Destination, NewOperation},
         Amount, Operation, OperationKind,
     },
 };
@@ -151,7 +151,7 @@ async fn queue(
             reason: draft.reason,
             idempotency_key: ledger_key(idem),
         };
-        let submitted = submit(&state.db, request).await?;
+        let submitted = state.ledger.submit(request).await?;
         Written::new(
             StatusCode::ACCEPTED,
             &OperationView::from(submitted.operation().clone()),

@@ -11,6 +11,7 @@ use app::domain::{
         point_systems::{self, PointSystem, PointSystemSpec},
         settle,
         submit::{submit, Destination, NewOperation, Submitted},
+        writer::LedgerWriter,
         Amount, Balance, LedgerError, Operation, OperationKind, OperationState,
     },
 };
@@ -806,4 +807,96 @@ async fn a_credited_issue_refused_after_a_reorganisation_takes_the_supply_back_f
         error.as_deref(),
         Some("rejected by the node; 100 of the issued points had already been sent from the treasury and could not be taken back")
     );
+}
+
+// The group writer (`ledger::writer`) shares one write transaction between the
+// submissions waiting at the same moment, each in its own savepoint: the same invariants
+// must hold through it.
+
+#[tokio::test]
+async fn through_the_group_writer_exactly_one_hundred_of_two_hundred_redemptions_succeed() {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let alice = fx.customer("alice").await;
+    let award = writer.submit(fx.award(&alice, 100)).await.unwrap();
+    settle::confirm(&fx.db, award.operation().id, &"cd".repeat(32), 5)
+        .await
+        .unwrap();
+
+    // Refusals and acceptances share batches: a refused item rolls back only itself.
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let writer = writer.clone();
+            let request = fx.redeem(&alice, 1);
+            tokio::spawn(async move { writer.submit(request).await })
+        })
+        .collect();
+    let (mut accepted, mut refused) = (0, 0);
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Submitted::Created(op)) => {
+                assert!(ids.insert(op.id), "one operation per accepted request");
+                accepted += 1;
+            }
+            Err(LedgerError::InsufficientBalance { requested: 1, .. }) => refused += 1,
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!((accepted, refused), (100, 100));
+    assert_eq!(fx.balance(alice.key_id).await.available, 0);
+    assert_eq!(fx.count_operations(OperationKind::Redeem).await, 100);
+    assert_eq!(
+        fx.balance(fx.point_system.treasury_key_id).await.pending_in,
+        100
+    );
+}
+
+#[tokio::test]
+async fn through_the_group_writer_one_idempotency_key_creates_one_operation() {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let bob = fx.customer("bob").await;
+    let keyed = |amount| NewOperation {
+        idempotency_key: Some("order-7".into()),
+        ..fx.award(&bob, amount)
+    };
+    // Twenty identical requests and one with another amount under the same key, all at
+    // once: they land in the same batch, so the race is inside one transaction. Whichever
+    // amount comes first wins; every other answer names its operation or is refused.
+    let tasks: Vec<_> = (0..21)
+        .map(|n| {
+            let writer = writer.clone();
+            let amount: u64 = if n == 10 { 8 } else { 7 };
+            let request = keyed(amount);
+            tokio::spawn(async move { (amount, writer.submit(request).await) })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let created: Vec<_> = answers
+        .iter()
+        .filter_map(|(_, answer)| match answer {
+            Ok(Submitted::Created(op)) => Some(op.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    let winner = &created[0];
+    for (amount, answer) in &answers {
+        match answer {
+            Ok(submitted) => {
+                assert_eq!(submitted.operation().id, winner.id);
+                assert_eq!(*amount, winner.amount);
+            }
+            Err(LedgerError::IdempotencyConflict) => {
+                assert_ne!(*amount, winner.amount)
+            }
+            Err(other) => panic!("unexpected refusal: {other:?}"),
+        }
+    }
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 1);
+    assert_eq!(fx.balance(bob.key_id).await.pending_in, winner.amount);
 }

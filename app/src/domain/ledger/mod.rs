@@ -13,6 +13,7 @@ pub mod point_systems;
 pub mod secondary_issue;
 pub mod settle;
 pub mod submit;
+pub mod writer;
 
 pub use amount::Amount;
 pub use balances::Balance;

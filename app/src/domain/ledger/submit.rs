@@ -78,14 +78,7 @@ impl NewOperation {
 /// Records an operation and reserves its points, or refuses and changes nothing.
 #[tracing::instrument(skip(db, request), fields(point_system = request.point_system_id, kind = request.kind.as_str(), amount = request.amount.units()))]
 pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, LedgerError> {
-    if request.kind == OperationKind::Adjust
-        && request
-            .reason
-            .as_deref()
-            .is_none_or(|r| r.trim().is_empty())
-    {
-        return Err(LedgerError::ReasonRequired);
-    }
+    check_reason(&request)?;
     let fingerprint = request.fingerprint();
     let mut tx = db.begin_write().await?;
     if let Some(existing) = find_idempotent(&mut tx, &request, &fingerprint).await? {
@@ -252,4 +245,62 @@ async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     Ok(Operation::from_row(&row)?)
+}
+
+/// One submission inside a write transaction the caller owns (the group commit of
+/// [`super::writer`]), in its own savepoint: a refusal rolls back only this submission.
+///
+/// The outer error means the transaction itself is unusable (a savepoint could not be
+/// made, released or rolled back); the inner result is this submission's answer, valid
+/// only once the caller's transaction has committed.
+pub(crate) async fn submit_in_savepoint(
+    tx: &mut AnyConnection,
+    request: &NewOperation,
+) -> Result<Result<Submitted, LedgerError>, sqlx::Error> {
+    use sqlx::Connection;
+
+    if let Err(refused) = check_reason(request) {
+        return Ok(Err(refused));
+    }
+    let fingerprint = request.fingerprint();
+    let mut savepoint = tx.begin().await?;
+    let outcome = match find_idempotent(&mut savepoint, request, &fingerprint).await {
+        Ok(Some(existing)) => Ok(existing),
+        Ok(None) => insert(&mut savepoint, request, &fingerprint)
+            .await
+            .map(Submitted::Created),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(submitted) => {
+            savepoint.commit().await?;
+            Ok(Ok(submitted))
+        }
+        // Two requests with one idempotency key raced (in this batch, or a concurrent
+        // transaction committed first): the loser answers with the winner's operation.
+        Err(LedgerError::Database(sqlx::Error::Database(e)))
+            if e.is_unique_violation() && request.idempotency_key.is_some() =>
+        {
+            savepoint.rollback().await?;
+            Ok(find_idempotent(tx, request, &fingerprint)
+                .await
+                .and_then(|found| found.ok_or(LedgerError::IdempotencyConflict)))
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            Ok(Err(error))
+        }
+    }
+}
+
+fn check_reason(request: &NewOperation) -> Result<(), LedgerError> {
+    if request.kind == OperationKind::Adjust
+        && request
+            .reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(LedgerError::ReasonRequired);
+    }
+    Ok(())
 }
