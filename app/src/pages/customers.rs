@@ -266,6 +266,7 @@ fn customer_view(
     let role = data.store.role;
     let confirmed_ps = data.point_system.as_ref().is_some_and(|p| p.is_confirmed());
     let earn_rate = data.earn_rate.clone();
+    let request_id = data.request_id.clone();
     let symbol = data
         .point_system
         .as_ref()
@@ -309,9 +310,9 @@ fn customer_view(
                 }.into_any()
             } else {
                 view! {
-                    {move_form(award, store_id, customer_id, "award", "Award points", false, Some(earn_rate.clone()))}
-                    {(role >= Role::Manager).then(|| move_form(redeem, store_id, customer_id, "redeem", "Redeem points", false, None))}
-                    {(role >= Role::Manager).then(|| move_form(adjust, store_id, customer_id, "adjust", "Adjust points", true, None))}
+                    {move_form(award, store_id, customer_id, request_id.clone(), "award", "Award points", false, Some(earn_rate.clone()))}
+                    {(role >= Role::Manager).then(|| move_form(redeem, store_id, customer_id, request_id.clone(), "redeem", "Redeem points", false, None))}
+                    {(role >= Role::Manager).then(|| move_form(adjust, store_id, customer_id, request_id.clone(), "adjust", "Adjust points", true, None))}
                     {(role < Role::Manager).then(|| view! { <p class="hint">"Redeeming and adjusting need a manager or owner."</p> })}
                 }.into_any()
             }}
@@ -376,6 +377,9 @@ fn move_form(
     action: ServerAction<MovePoints>,
     store_id: i64,
     customer_id: i64,
+    // Made when the page was rendered; with the action's version added, a double submit
+    // carries the same id (moved once) and the next completed submission a new one.
+    request_id: String,
     kind: &'static str,
     title: &'static str,
     adjust: bool,
@@ -401,6 +405,8 @@ fn move_form(
                 <input type="hidden" name="store_id" value=store_id/>
                 <input type="hidden" name="customer_id" value=customer_id/>
                 <input type="hidden" name="kind" value=kind/>
+                <input type="hidden" name="request_id"
+                    value=move || format!("{request_id}-{kind}-{}", action.version().get())/>
                 {adjust.then(|| view! {
                     <label>"Direction"
                         <select name="direction">

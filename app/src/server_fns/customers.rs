@@ -106,6 +106,9 @@ pub struct CustomerPageView {
     pub older: Option<i64>,
     /// The store's default earn rate in points per currency unit (`1.5`), for the award form.
     pub earn_rate: String,
+    /// Idempotency id for the movement forms as rendered now; the forms add the action's
+    /// version so each completed submission gets a new one.
+    pub request_id: String,
 }
 
 /// Operations shown per page of a customer's history.
@@ -351,6 +354,7 @@ pub async fn customer_overview(
                 before,
                 older,
                 earn_rate: settings.earn_rate.to_string(),
+                request_id: crate::server_fns::respond::new_request_id(),
             })
         }
         .await,
@@ -368,6 +372,7 @@ pub async fn move_points(
     direction: Option<String>,
     reason: Option<String>,
     order_total: Option<String>,
+    request_id: Option<String>,
 ) -> Result<i64, AppError> {
     let form_page = crate::urls::with_query(&customer_page(store_id, customer_id), "form", &kind);
     let result = async {
@@ -422,6 +427,12 @@ pub async fn move_points(
         } else {
             (key_id, treasury)
         };
+        // The form's request id, scoped to the operator: a double submit of one rendering
+        // of the form is answered with the first operation instead of moving points twice.
+        let idempotency_key = request_id
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty() && r.len() <= 100)
+            .map(|r| format!("dashboard:{}:{r}", operator.id));
         let submitted = submit::submit(
             &ctx.db,
             NewOperation {
@@ -432,7 +443,7 @@ pub async fn move_points(
                 to,
                 actor: format!("operator:{}", operator.id),
                 reason,
-                idempotency_key: None,
+                idempotency_key,
             },
         )
         .await

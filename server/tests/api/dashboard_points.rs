@@ -439,11 +439,34 @@ async fn customers_are_created_listed_and_given_points_by_role_within_their_stor
     );
     assert_eq!(operations(&app).await, 0);
 
-    // An award queues an operation; the page follows it.
-    let posted = post(&ann, &page, mv("award", "100", "", "")).await;
+    // An award queues an operation; the page follows it. The form carries a request id
+    // made when it was rendered: submitted twice (a double click, a resent POST), it awards
+    // once and both answers name the same operation.
+    let (_, _, html) = ann.page(&page).await;
+    let request_id = crate::browser::hidden_field(&html, "request_id");
+    assert!(request_id.len() >= 20, "{request_id}");
+    let mut award = mv("award", "100", "", "");
+    award.push(("request_id", request_id.clone()));
+    let posted = post(&ann, &page, award.clone()).await;
     assert!(
         posted.location.starts_with(&format!("{page}?operation=")),
         "{posted:?}"
+    );
+    let again = post(&ann, &page, award).await;
+    assert_eq!(
+        again.location, posted.location,
+        "the repeat names the first operation"
+    );
+    assert_eq!(
+        operations(&app).await,
+        1,
+        "a repeated request moves points once"
+    );
+    let (_, _, html) = ann.page(&page).await;
+    assert_ne!(
+        crate::browser::hidden_field(&html, "request_id"),
+        request_id,
+        "a new rendering of the form gets a new id"
     );
     let (status, _, html) = ann.page(&page).await;
     assert_eq!(status, 200);
