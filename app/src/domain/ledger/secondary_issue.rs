@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use super::{
-    amount::MAX_AMOUNT, operation::COLUMNS, Amount, LedgerError, Operation, OperationKind,
-    OperationState,
+    amount::MAX_AMOUNT, operation::COLUMNS, submit::find_by_idempotency_key, Amount, LedgerError,
+    Operation, OperationKind, OperationState,
 };
 use crate::domain::{clock, db::Database};
 
@@ -82,22 +82,13 @@ async fn find_idempotent(
     request: &NewSecondaryIssue,
     fingerprint: &str,
 ) -> Result<Option<Operation>, LedgerError> {
-    let Some(key) = &request.idempotency_key else {
-        return Ok(None);
-    };
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS}, request_fingerprint FROM operations WHERE point_system_id = $1 AND idempotency_key = $2"
-    ))
-    .bind(request.point_system_id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let stored: Option<String> = row.try_get("request_fingerprint")?;
-    if stored.as_deref() != Some(fingerprint) {
-        return Err(LedgerError::IdempotencyConflict);
-    }
-    Ok(Some(Operation::from_row(&row)?))
+    find_by_idempotency_key(
+        conn,
+        request.point_system_id,
+        request.idempotency_key.as_deref(),
+        fingerprint,
+    )
+    .await
 }
 
 async fn insert(

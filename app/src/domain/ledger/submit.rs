@@ -78,32 +78,16 @@ impl NewOperation {
 /// Records an operation and reserves its points, or refuses and changes nothing.
 #[tracing::instrument(skip(db, request), fields(point_system = request.point_system_id, kind = request.kind.as_str(), amount = request.amount.units()))]
 pub async fn submit(db: &Database, request: NewOperation) -> Result<Submitted, LedgerError> {
-    check_reason(&request)?;
-    let fingerprint = request.fingerprint();
+    // The same steps as one submission of the group commit, alone in its own transaction.
     let mut tx = db.begin_write().await?;
-    if let Some(existing) = find_idempotent(&mut tx, &request, &fingerprint).await? {
-        tx.rollback().await?;
-        return Ok(existing);
-    }
-    match insert(&mut tx, &request, &fingerprint).await {
-        Ok(operation) => {
+    match submit_in_savepoint(&mut tx, &request).await? {
+        Ok(submitted) => {
             tx.commit().await?;
-            Ok(Submitted::Created(operation))
+            Ok(submitted)
         }
-        // Two requests with one idempotency key raced past the lookup: the loser answers
-        // with the winner's operation (or a conflict), exactly as if it had come second.
-        Err(LedgerError::Database(sqlx::Error::Database(e)))
-            if e.is_unique_violation() && request.idempotency_key.is_some() =>
-        {
+        Err(refused) => {
             tx.rollback().await?;
-            let mut conn = db.pool().acquire().await?;
-            find_idempotent(&mut conn, &request, &fingerprint)
-                .await?
-                .ok_or(LedgerError::IdempotencyConflict)
-        }
-        Err(error) => {
-            tx.rollback().await?;
-            Err(error)
+            Err(refused)
         }
     }
 }
@@ -140,13 +124,31 @@ async fn find_idempotent(
     request: &NewOperation,
     fingerprint: &str,
 ) -> Result<Option<Submitted>, LedgerError> {
-    let Some(key) = &request.idempotency_key else {
+    Ok(find_by_idempotency_key(
+        conn,
+        request.point_system_id,
+        request.idempotency_key.as_deref(),
+        fingerprint,
+    )
+    .await?
+    .map(Submitted::Replayed))
+}
+
+/// The operation recorded earlier under `key` for this point system, if any; a conflict
+/// when it was recorded for another request (a different `fingerprint`).
+pub(super) async fn find_by_idempotency_key(
+    conn: &mut AnyConnection,
+    point_system_id: i64,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<Option<Operation>, LedgerError> {
+    let Some(key) = key else {
         return Ok(None);
     };
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, request_fingerprint FROM operations WHERE point_system_id = $1 AND idempotency_key = $2"
     ))
-    .bind(request.point_system_id)
+    .bind(point_system_id)
     .bind(key)
     .fetch_optional(&mut *conn)
     .await?;
@@ -155,7 +157,7 @@ async fn find_idempotent(
     if stored.as_deref() != Some(fingerprint) {
         return Err(LedgerError::IdempotencyConflict);
     }
-    Ok(Some(Submitted::Replayed(Operation::from_row(&row)?)))
+    Ok(Some(Operation::from_row(&row)?))
 }
 
 /// Takes the points when the point system is confirmed and the sender has them, in one
@@ -248,7 +250,7 @@ async fn insert(
 }
 
 /// One submission inside a write transaction the caller owns (the group commit of
-/// [`super::writer`]), in its own savepoint: a refusal rolls back only this submission.
+/// [`super::writer`], or [`submit`]'s own), in its own savepoint: a refusal rolls back only this submission.
 ///
 /// The outer error means the transaction itself is unusable (a savepoint could not be
 /// made, released or rolled back); the inner result is this submission's answer, valid
