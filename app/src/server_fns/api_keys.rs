@@ -30,6 +30,7 @@ use crate::{
     server_fns::{
         auth,
         respond::{answer, finish, no_store},
+        secret_flash,
     },
 };
 
@@ -68,16 +69,6 @@ pub struct ApiKeysView {
 const FRESH_KEY: &str = "pointmint.fresh_api_key";
 
 #[cfg(feature = "ssr")]
-#[derive(Serialize, Deserialize)]
-struct FreshKeyFlash {
-    store_id: i64,
-    id: i64,
-    /// The key sealed with `SecretSealer::seal_flash` (the platform master key): sessions
-    /// are rows of the database, which holds only hashes of keys.
-    sealed: String,
-}
-
-#[cfg(feature = "ssr")]
 fn keys_page(store_id: i64) -> String {
     format!("/dashboard/stores/{store_id}/api-keys")
 }
@@ -105,12 +96,6 @@ fn row(info: ApiKeyInfo) -> ApiKeyRow {
     }
 }
 
-#[cfg(feature = "ssr")]
-fn session_error(error: tower_sessions::session::Error) -> AppError {
-    tracing::error!(%error, "session store failed");
-    AppError::Internal
-}
-
 /// The store's keys, and the key just created if this is the first look at it.
 #[server(prefix = "/fn", endpoint = "api_keys_overview")]
 pub async fn api_keys_overview(store_id: i64) -> Result<ApiKeysView, AppError> {
@@ -121,29 +106,9 @@ pub async fn api_keys_overview(store_id: i64) -> Result<ApiKeysView, AppError> {
             let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
             // The page may show a key, and never from a cache.
             no_store();
-            let session = auth::session().await?;
-            // Taken out only for its own store: another store's page leaves it in place.
-            let flash = session
-                .get::<FreshKeyFlash>(FRESH_KEY)
-                .await
-                .map_err(session_error)?;
-            let fresh = match flash {
-                Some(flash) if flash.store_id == store.id => {
-                    session
-                        .remove_value(FRESH_KEY)
-                        .await
-                        .map_err(session_error)?;
-                    let key = super::webhooks::webhook_context()?
-                        .sealer
-                        .open_flash(&flash.sealed)
-                        .map_err(|_| {
-                            tracing::error!("a sealed API key flash does not open");
-                            AppError::Internal
-                        })?;
-                    Some(FreshApiKey { id: flash.id, key })
-                }
-                _ => None,
-            };
+            let fresh = secret_flash::take(FRESH_KEY, store.id)
+                .await?
+                .map(|(id, key)| FreshApiKey { id, key });
             let keys = api_keys::list(&ctx.db, store.id).await.map_err(app_error)?;
             Ok(ApiKeysView {
                 me: OperatorView {
@@ -174,22 +139,11 @@ pub async fn create_api_key(
         let name = KeyName::parse(&name).map_err(app_error)?;
         let scopes = Scopes::parse(&scopes.join(" ")).map_err(app_error)?;
         // The sealer is needed to show the key: check for it before creating one.
-        let sealer = super::webhooks::webhook_context()?.sealer;
+        super::webhooks::webhook_context()?;
         let (info, key) = api_keys::create(&ctx.db, store.id, &name, &scopes, Some(operator.id))
             .await
             .map_err(app_error)?;
-        auth::session()
-            .await?
-            .insert(
-                FRESH_KEY,
-                FreshKeyFlash {
-                    store_id: store.id,
-                    id: info.id,
-                    sealed: sealer.seal_flash(key.reveal()),
-                },
-            )
-            .await
-            .map_err(session_error)?;
+        secret_flash::put(FRESH_KEY, store.id, info.id, key.reveal()).await?;
         Ok(info.id)
     }
     .await;

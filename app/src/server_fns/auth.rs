@@ -22,7 +22,7 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
-fn session_error(error: tower_sessions::session::Error) -> AppError {
+pub(crate) fn session_error(error: tower_sessions::session::Error) -> AppError {
     tracing::error!(%error, "session store failed");
     AppError::Internal
 }

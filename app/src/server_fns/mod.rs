@@ -24,4 +24,6 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod respond;
 #[cfg(feature = "ssr")]
+pub mod secret_flash;
+#[cfg(feature = "ssr")]
 pub mod wallet_auth;

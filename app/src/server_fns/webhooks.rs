@@ -33,6 +33,7 @@ use crate::{
     server_fns::{
         auth,
         respond::{answer, finish, no_store},
+        secret_flash,
     },
 };
 
@@ -104,15 +105,6 @@ pub struct EndpointDetailView {
 const FRESH_SECRET: &str = "pointmint.fresh_webhook_secret";
 
 #[cfg(feature = "ssr")]
-#[derive(Serialize, Deserialize)]
-struct FreshSecretFlash {
-    store_id: i64,
-    endpoint_id: i64,
-    /// The secret sealed with `SecretSealer::seal_flash`: the session is a database row.
-    sealed: String,
-}
-
-#[cfg(feature = "ssr")]
 fn webhooks_page(store_id: i64) -> String {
     format!("/dashboard/stores/{store_id}/webhooks")
 }
@@ -136,12 +128,6 @@ fn app_error(error: EndpointError) -> AppError {
         EndpointError::Disabled => AppError::WebhookEndpointDisabled,
         EndpointError::Database(error) => AppError::from(error),
     }
-}
-
-#[cfg(feature = "ssr")]
-fn session_error(error: tower_sessions::session::Error) -> AppError {
-    tracing::error!(%error, "session store failed");
-    AppError::Internal
 }
 
 #[cfg(feature = "ssr")]
@@ -209,31 +195,13 @@ pub async fn webhooks_overview(store_id: i64) -> Result<WebhooksView, AppError> 
             let store = require_member(&ctx.db, operator.id, store_id, Role::Manager).await?;
             // The page may show a secret, and never from a cache.
             no_store();
-            let session = auth::session().await?;
-            let flash = session
-                .get::<FreshSecretFlash>(FRESH_SECRET)
-                .await
-                .map_err(session_error)?;
-            let fresh = match flash {
-                Some(flash) if flash.store_id == store.id => {
-                    session
-                        .remove_value(FRESH_SECRET)
-                        .await
-                        .map_err(session_error)?;
-                    let secret = webhook_context()?
-                        .sealer
-                        .open_flash(&flash.sealed)
-                        .map_err(|_| {
-                            tracing::error!("a sealed webhook secret flash does not open");
-                            AppError::Internal
-                        })?;
-                    Some(FreshSecret {
-                        endpoint_id: flash.endpoint_id,
+            let fresh =
+                secret_flash::take(FRESH_SECRET, store.id)
+                    .await?
+                    .map(|(endpoint_id, secret)| FreshSecret {
+                        endpoint_id,
                         secret,
-                    })
-                }
-                _ => None,
-            };
+                    });
             let list = endpoints::list(&ctx.db, store.id)
                 .await
                 .map_err(app_error)?;
@@ -269,18 +237,7 @@ pub async fn create_webhook_endpoint(
         let (endpoint, secret) = endpoints::create(&ctx.db, &hooks.sealer, store.id, &new)
             .await
             .map_err(app_error)?;
-        auth::session()
-            .await?
-            .insert(
-                FRESH_SECRET,
-                FreshSecretFlash {
-                    store_id: store.id,
-                    endpoint_id: endpoint.id,
-                    sealed: hooks.sealer.seal_flash(&secret.reveal()),
-                },
-            )
-            .await
-            .map_err(session_error)?;
+        secret_flash::put(FRESH_SECRET, store.id, endpoint.id, &secret.reveal()).await?;
         Ok(endpoint.id)
     }
     .await;
