@@ -183,25 +183,10 @@ pub fn CustomerPage() -> impl IntoView {
             }
         },
     );
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let waiting = live
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .is_some_and(|v| v.operations.iter().any(|op| !op.is_final()));
-                if waiting {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            POLL_EVERY,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
-            }
-        });
+    super::refresh_while(tick, POLL_EVERY, move || {
+        live.get_untracked()
+            .and_then(Result::ok)
+            .is_some_and(|v| v.operations.iter().any(|op| !op.is_final()))
     });
     view! {
         <Title text="Customer · pointmint"/>

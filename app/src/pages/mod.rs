@@ -37,3 +37,31 @@ pub fn mark_hydrated() {
         }
     });
 }
+
+/// Bumps `tick` every `period` for as long as the page is shown, each time `due()` says a
+/// refresh is wanted (something is still under way); resources keyed on `tick` re-read.
+///
+/// Runs in the browser only: effects never run during server rendering.
+pub fn refresh_while(
+    tick: RwSignal<u64>,
+    period: std::time::Duration,
+    due: impl Fn() -> bool + Clone + 'static,
+) {
+    Effect::new(move |_| {
+        let due = due.clone();
+        let handle = set_interval_with_handle(
+            move || {
+                if due() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            period,
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
+}

@@ -49,27 +49,12 @@ pub fn PointsPage() -> impl IntoView {
             }
         },
     );
-    // In the browser only (effects never run on the server): poll while the issue is under way.
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let waiting = data
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .and_then(|view| view.point_system)
-                    .is_some_and(|p| !p.is_confirmed());
-                if waiting {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            POLL_EVERY,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
-            }
-        });
+    // Re-read while the issue is under way.
+    super::refresh_while(tick, POLL_EVERY, move || {
+        data.get_untracked()
+            .and_then(Result::ok)
+            .and_then(|view| view.point_system)
+            .is_some_and(|p| !p.is_confirmed())
     });
     view! {
         <Title text="Points · pointmint"/>

@@ -34,28 +34,18 @@ pub fn WalletPage() -> impl IntoView {
     let data = Resource::new(move || search.get(), |_| wallet_overview());
     let tick = RwSignal::new(0u64);
     let live = Resource::new(move || (tick.get(), search.get()), |_| wallet_overview());
-    Effect::new(move |_| {
-        // Points may also arrive from someone else at any time: an idle wallet looks again
-        // every IDLE_EVERY_NTH interval, a busy one at every interval.
-        let idle_rounds = std::cell::Cell::new(0u32);
-        let handle = set_interval_with_handle(
-            move || {
-                let signed_in = live.get_untracked().and_then(Result::ok).flatten();
-                let waiting = signed_in.as_ref().is_some_and(|v| v.has_pending());
-                idle_rounds.set(idle_rounds.get() + 1);
-                if waiting || (signed_in.is_some() && idle_rounds.get() >= IDLE_EVERY_NTH) {
-                    idle_rounds.set(0);
-                    tick.update(|t| *t += 1);
-                }
-            },
-            POLL_EVERY,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
-            }
-        });
+    // Points may also arrive from someone else at any time: an idle wallet looks again
+    // every IDLE_EVERY_NTH interval, a busy one at every interval.
+    let idle_rounds = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    super::refresh_while(tick, POLL_EVERY, move || {
+        let signed_in = live.get_untracked().and_then(Result::ok).flatten();
+        let waiting = signed_in.as_ref().is_some_and(|v| v.has_pending());
+        idle_rounds.set(idle_rounds.get() + 1);
+        let due = waiting || (signed_in.is_some() && idle_rounds.get() >= IDLE_EVERY_NTH);
+        if due {
+            idle_rounds.set(0);
+        }
+        due
     });
     view! {
         <Title text="Your points wallet · pointmint"/>
