@@ -244,38 +244,16 @@ async fn store_customer(
     ))
 }
 
-/// Fills in the depth of broadcast operations that are in a block (asks the node; without
-/// an answer within a moment the page goes on without it).
+/// Fills in the depth of broadcast operations that are in a block.
 #[cfg(feature = "ssr")]
 pub(crate) async fn add_confirmations(operations: &mut [OperationView]) {
-    use crate::server_fns::points::CHAIN_WAIT;
-    let waiting: Vec<usize> = (0..operations.len())
-        .filter(|i| operations[*i].state == "broadcast" && operations[*i].txid.is_some())
-        .take(10)
-        .collect();
-    if waiting.is_empty() {
-        return;
-    }
-    let Some(chain) = use_context::<mvs::rpc::Client>() else {
-        return;
-    };
-    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else {
-        return;
-    };
-    for i in waiting {
-        let Some(Ok(txid)) = operations[i]
-            .txid
-            .as_deref()
-            .map(str::parse::<mvs::tx::Txid>)
-        else {
-            continue;
-        };
-        if let Ok(Ok(info)) = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await {
-            if info.height > 0 && info.height <= tip {
-                operations[i].confirmations = Some(tip - info.height + 1);
-            }
-        }
-    }
+    crate::server_fns::chain_depth::fill(
+        operations,
+        10,
+        |op| op.txid.as_deref().filter(|_| op.state == "broadcast"),
+        |op, depth| op.confirmations = Some(depth),
+    )
+    .await;
 }
 
 /// One customer: balance and a page of operations, newest first (`before`: only those with

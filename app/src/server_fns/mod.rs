@@ -22,6 +22,8 @@ pub mod webhooks;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod chain_depth;
+#[cfg(feature = "ssr")]
 pub mod respond;
 #[cfg(feature = "ssr")]
 pub mod secret_flash;

@@ -187,34 +187,16 @@ pub async fn query_operations(
         .map_err(AppError::from)
 }
 
-/// Fills in the depth of the newest broadcast operations that are in a block (asks the
-/// node, briefly; without an answer the page goes on without depths).
+/// Fills in the depth of the newest broadcast operations that are in a block.
 #[cfg(feature = "ssr")]
 async fn add_depths(rows: &mut [OperationRow]) {
-    use crate::server_fns::points::CHAIN_WAIT;
-    let waiting: Vec<usize> = (0..rows.len())
-        .filter(|i| rows[*i].state == "broadcast" && rows[*i].txid.is_some())
-        .take(20)
-        .collect();
-    if waiting.is_empty() {
-        return;
-    }
-    let Some(chain) = use_context::<mvs::rpc::Client>() else {
-        return;
-    };
-    let Ok(Ok(tip)) = tokio::time::timeout(CHAIN_WAIT, chain.get_height()).await else {
-        return;
-    };
-    for i in waiting {
-        let Some(Ok(txid)) = rows[i].txid.as_deref().map(str::parse::<mvs::tx::Txid>) else {
-            continue;
-        };
-        if let Ok(Ok(info)) = tokio::time::timeout(CHAIN_WAIT, chain.get_tx(&txid)).await {
-            if info.height > 0 && info.height <= tip {
-                rows[i].confirmations = Some(tip - info.height + 1);
-            }
-        }
-    }
+    crate::server_fns::chain_depth::fill(
+        rows,
+        20,
+        |row| row.txid.as_deref().filter(|_| row.state == "broadcast"),
+        |row, depth| row.confirmations = Some(depth),
+    )
+    .await;
 }
 
 /// One CSV field: quoted when needed; a leading `=`, `+`, `-` or `@` is defused for spreadsheets.
