@@ -107,6 +107,8 @@ pub enum AppError {
     InsufficientBalance,
     #[error("Give a reason for the adjustment.")]
     ReasonRequired,
+    #[error("Keep the reason to 500 characters or fewer.")]
+    ReasonTooLong,
     #[error("The point system is not confirmed on chain yet; wait until it is.")]
     PointSystemNotReady,
     #[error(
@@ -172,7 +174,7 @@ impl AppError {
             AppError::InvalidBatchWindow => Some("batch_window_ms"),
             AppError::InvalidEarnRate => Some("earn_rate"),
             AppError::InvalidOrderTotal => Some("order_total"),
-            AppError::ReasonRequired => Some("reason"),
+            AppError::ReasonRequired | AppError::ReasonTooLong => Some("reason"),
             AppError::SecondaryIssueForbidden
             | AppError::SecondaryIssueShareTooLow
             | AppError::SupplyTooLarge => Some("amount"),
@@ -239,6 +241,7 @@ impl AppError {
             AppError::InvalidOrderTotal => ("invalid_order_total", None),
             AppError::InsufficientBalance => ("insufficient_balance", None),
             AppError::ReasonRequired => ("reason_required", None),
+            AppError::ReasonTooLong => ("reason_too_long", None),
             AppError::PointSystemNotReady => ("point_system_not_ready", None),
             AppError::SecondaryIssueForbidden => ("secondary_issue_forbidden", None),
             AppError::SecondaryIssueShareTooLow => ("secondary_issue_share_too_low", None),
@@ -311,6 +314,7 @@ impl AppError {
             ("invalid_amount", None) => AppError::InvalidAmount,
             ("insufficient_balance", None) => AppError::InsufficientBalance,
             ("reason_required", None) => AppError::ReasonRequired,
+            ("reason_too_long", None) => AppError::ReasonTooLong,
             ("point_system_not_ready", None) => AppError::PointSystemNotReady,
             ("secondary_issue_forbidden", None) => AppError::SecondaryIssueForbidden,
             ("secondary_issue_share_too_low", None) => AppError::SecondaryIssueShareTooLow,

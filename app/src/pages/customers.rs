@@ -416,7 +416,7 @@ fn move_form(
                     }
                 })}
                 {adjust.then(|| view! {
-                    <label>"Reason" <input type="text" name="reason" maxlength="200" required/></label>
+                    <label>"Reason" <input type="text" name="reason" maxlength="500" required/></label>
                     <FieldError error field="reason"/>
                 })}
                 <button type="submit" class="primary">{title}</button>

@@ -32,7 +32,8 @@ pub fn SecondaryIssueForm(
             <input type="hidden" name="request_id" value=request_id/>
             <label>"Amount (in the smallest unit)" <input type="number" name="amount" min="1" required/></label>
             <FieldError error field="amount"/>
-            <label>"Reason (optional)" <input type="text" name="reason" maxlength="200"/></label>
+            <label>"Reason (optional)" <input type="text" name="reason" maxlength="500"/></label>
+            <FieldError error field="reason"/>
             <button type="submit" class="primary">"Issue more points"</button>
         </ActionForm>
     }

@@ -110,6 +110,7 @@ pub(crate) fn ledger_to_app(error: LedgerError) -> AppError {
         LedgerError::Amount(_) => AppError::InvalidAmount,
         LedgerError::InsufficientBalance { .. } => AppError::InsufficientBalance,
         LedgerError::ReasonRequired => AppError::ReasonRequired,
+        LedgerError::ReasonTooLong => AppError::ReasonTooLong,
         LedgerError::PointSystemNotReady => AppError::PointSystemNotReady,
         LedgerError::NotFound(_) => AppError::NotFound,
         other => {

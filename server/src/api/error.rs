@@ -164,7 +164,9 @@ impl From<LedgerError> for ApiError {
             }
             LedgerError::IdempotencyConflict => ApiError::IdempotencyKeyReused,
             LedgerError::Amount(e) => ApiError::field("amount", e.to_string()),
-            LedgerError::ReasonRequired => ApiError::field("reason", error.to_string()),
+            LedgerError::ReasonRequired | LedgerError::ReasonTooLong => {
+                ApiError::field("reason", error.to_string())
+            }
             LedgerError::InvalidAddress(_) => ApiError::field("to_address", error.to_string()),
             LedgerError::InvalidAvatar(_) => ApiError::field("to_avatar", error.to_string()),
             LedgerError::NotFound(what) => ApiError::NotFound(what),

@@ -437,6 +437,14 @@ async fn customers_are_created_listed_and_given_points_by_role_within_their_stor
             .as_deref(),
         Some("reason_required")
     );
+    let too_long: &'static str = "x".repeat(501).leak();
+    assert_eq!(
+        post(&ann, &page, mv("adjust", "5", "credit", too_long))
+            .await
+            .error()
+            .as_deref(),
+        Some("reason_too_long")
+    );
     assert_eq!(operations(&app).await, 0);
 
     // An award queues an operation; the page follows it. The form carries a request id

@@ -1,5 +1,8 @@
 use super::amount::AmountError;
 
+/// The longest reason an operation may carry (the REST API, dashboard and wallet alike).
+pub const MAX_REASON_CHARS: usize = 500;
+
 /// Why a ledger change was refused. Every refusal leaves the database unchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -19,6 +22,8 @@ pub enum LedgerError {
     NotFound(&'static str),
     #[error("an adjustment needs a reason")]
     ReasonRequired,
+    #[error("a reason is at most {MAX_REASON_CHARS} characters")]
+    ReasonTooLong,
     #[error("{0} is not an MVS address of this network")]
     InvalidAddress(String),
     #[error("{0} is not a valid avatar name")]
@@ -53,6 +58,7 @@ impl LedgerError {
             LedgerError::PointSystemNotReady => "point_system_not_ready",
             LedgerError::NotFound(_) => "not_found",
             LedgerError::ReasonRequired => "reason_required",
+            LedgerError::ReasonTooLong => "reason_too_long",
             LedgerError::InvalidAddress(_) => "invalid_address",
             LedgerError::InvalidAvatar(_) => "invalid_avatar",
             LedgerError::InvalidTransition(..) => "invalid_transition",

@@ -54,6 +54,7 @@ fn fingerprint(request: &NewSecondaryIssue) -> String {
 /// Records a secondary issue, queued for the worker, or refuses and changes nothing.
 #[tracing::instrument(skip(db, request), fields(point_system = request.point_system_id, amount = request.amount.units()))]
 pub async fn submit(db: &Database, request: NewSecondaryIssue) -> Result<Operation, LedgerError> {
+    super::submit::check_reason_length(request.reason.as_deref())?;
     let fingerprint = fingerprint(&request);
     let outcome = db
         .write(

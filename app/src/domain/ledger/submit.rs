@@ -304,5 +304,15 @@ fn check_reason(request: &NewOperation) -> Result<(), LedgerError> {
     {
         return Err(LedgerError::ReasonRequired);
     }
-    Ok(())
+    check_reason_length(request.reason.as_deref())
+}
+
+/// Every operation's reason has one bound, whatever asked for it (API, dashboard, wallet).
+pub(super) fn check_reason_length(reason: Option<&str>) -> Result<(), LedgerError> {
+    match reason {
+        Some(reason) if reason.chars().count() > super::error::MAX_REASON_CHARS => {
+            Err(LedgerError::ReasonTooLong)
+        }
+        _ => Ok(()),
+    }
 }
