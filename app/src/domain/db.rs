@@ -4,13 +4,14 @@
 //! common subset of both dialects (`$1` placeholders, integer timestamps). The few places
 //! where the dialects differ (locking clauses, upserts) ask [`Database::dialect`].
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
     AnyPool, ConnectOptions, Executor,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -62,6 +63,41 @@ pub enum DbError {
 pub struct Database {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite's one writer at a time, queued in the process (see [`Database::write_turn`]).
+    write_turns: Arc<Mutex<()>>,
+}
+
+/// A transaction from [`Database::begin_write`]: use it as the connection (`&mut *tx`),
+/// end it with [`WriteTx::commit`] or [`WriteTx::rollback`]; dropped, it rolls back.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    // After `tx`: fields drop in order, so the turn passes on once the transaction ended.
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl Database {
@@ -84,6 +120,11 @@ impl Database {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection it hands out by default: one more round trip (or
+            // SQLite thread hop) per acquire, the biggest single cost of a short request in
+            // the award profile. A connection that died is found by the statement that uses
+            // it instead: that request fails, sqlx drops the connection, later ones reconnect.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -99,7 +140,11 @@ impl Database {
                 })
             })
             .connect_lazy_with(options);
-        Ok(Self { pool, dialect })
+        Ok(Self {
+            pool,
+            dialect,
+            write_turns: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Connects and waits for the first connection to succeed.
@@ -132,11 +177,29 @@ impl Database {
     ///
     /// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction
     /// that reads first and writes later fails with SQLITE_BUSY, without waiting, when another
-    /// writer got in between; taking the lock first makes writers queue on the busy timeout.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    /// writer got in between. It waits for its [`write_turn`](Self::write_turn) first.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.write_turn().await;
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// On SQLite, the turn of one write transaction of this process; `None` on PostgreSQL,
+    /// whose writers lock rows, not the database.
+    ///
+    /// Why: SQLite lets one writer in at a time, and one that finds the lock taken sleeps in
+    /// SQLite's busy handler in growing steps (1, 2, 5 ... 100 ms) instead of being woken
+    /// when the lock is free. Under load (the award API, the worker and the webhook fan-out
+    /// writing at once) those sleeps were most of the p99 latency and left the CPUs idle.
+    /// Writers of this process now wait here in order and are woken at once; the busy
+    /// handler remains for other processes (`pointmint migrate`, a second server).
+    pub async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
         match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
+            Dialect::Sqlite => Some(self.write_turns.clone().lock_owned().await),
+            Dialect::Postgres => None,
         }
     }
 
