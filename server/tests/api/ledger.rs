@@ -900,3 +900,233 @@ async fn through_the_group_writer_one_idempotency_key_creates_one_operation() {
     assert_eq!(fx.count_operations(OperationKind::Award).await, 1);
     assert_eq!(fx.balance(bob.key_id).await.pending_in, winner.amount);
 }
+
+#[tokio::test]
+async fn through_the_group_writer_each_answer_is_the_operation_of_its_own_request() {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let mut customers = Vec::new();
+    for n in 0..12 {
+        customers.push(fx.customer(&format!("c{n}")).await);
+    }
+    let treasury = fx.point_system.treasury_key_id;
+    let before = fx.balance(treasury).await.available;
+
+    // Batches of many awards in which one customer appears several times: the bulk write
+    // sums them per customer, and each caller must still get its own operation back.
+    let tasks: Vec<_> = (0..120u64)
+        .map(|n| {
+            let writer = writer.clone();
+            let request = NewOperation {
+                reason: Some(format!("order {n}")),
+                ..fx.award(&customers[n as usize % 12], n + 1)
+            };
+            tokio::spawn(async move { (n, writer.submit(request).await) })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        let (n, answer) = task.await.unwrap();
+        let Ok(Submitted::Created(op)) = answer else {
+            panic!("award {n} was not created: {answer:?}");
+        };
+        assert!(ids.insert(op.id), "one operation per request");
+        assert_eq!(op.amount, n + 1);
+        assert_eq!(op.to_key_id, Some(customers[n as usize % 12].key_id));
+        assert_eq!(op.reason.as_deref(), Some(format!("order {n}").as_str()));
+        assert_eq!(op.state, OperationState::Queued);
+        let stored = Operation::fetch(&fx.db, fx.point_system.id, op.id)
+            .await
+            .unwrap();
+        assert_eq!(stored, op, "the answer is what was stored");
+    }
+    for (i, customer) in customers.iter().enumerate() {
+        let expected: u64 = (0..120u64)
+            .filter(|n| *n as usize % 12 == i)
+            .map(|n| n + 1)
+            .sum();
+        let balance = fx.balance(customer.key_id).await;
+        assert_eq!((balance.pending_in, balance.available), (expected, 0));
+    }
+    let total: u64 = (1..=120).sum();
+    assert_eq!(fx.balance(treasury).await.available, before - total);
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 120);
+}
+
+#[tokio::test]
+async fn through_the_group_writer_awards_and_redemptions_of_one_treasury_share_batches() {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let alice = fx.customer("alice").await;
+    let bob = fx.customer("bob").await;
+    let award = writer.submit(fx.award(&alice, 100)).await.unwrap();
+    settle::confirm(&fx.db, award.operation().id, &"ab".repeat(32), 5)
+        .await
+        .unwrap();
+    let treasury = fx.point_system.treasury_key_id;
+    let before = fx.balance(treasury).await;
+
+    // In one batch the treasury is debited (awards to bob) and credited (alice's
+    // redemptions): the bulk write must not change its row twice in one statement.
+    let tasks: Vec<_> = (0..80u64)
+        .map(|n| {
+            let writer = writer.clone();
+            let request = if n % 2 == 0 {
+                fx.award(&bob, 3)
+            } else {
+                fx.redeem(&alice, 2)
+            };
+            tokio::spawn(async move { writer.submit(request).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(matches!(task.await.unwrap(), Ok(Submitted::Created(_))));
+    }
+    let after = fx.balance(treasury).await;
+    assert_eq!(after.available, before.available - 40 * 3);
+    assert_eq!(after.pending_in, before.pending_in + 40 * 2);
+    assert_eq!(fx.balance(bob.key_id).await.pending_in, 40 * 3);
+    assert_eq!(fx.balance(alice.key_id).await.available, 100 - 40 * 2);
+}
+
+/// More than the 2000 rows of one statement, for events and balance rows alike.
+const BULK_CUSTOMERS: i64 = 2100;
+
+// Settling more operations at once than one multi-row statement carries: the worker
+// confirms a chain transaction's operations together, in chunks of rows.
+#[tokio::test]
+async fn confirming_more_operations_than_one_statement_carries_settles_each_once() {
+    let fx = fixture(1_000_000).await;
+    let db = &fx.db;
+    let point_system = &fx.point_system;
+    let store_id = point_system.store_id;
+    let treasury = point_system.treasury_key_id;
+    let treasury_before = Balance::fetch(db, treasury, point_system.id).await.unwrap();
+
+    // Customers straight in SQL: their keys are never used to sign here.
+    let mut tx = db.begin_write().await.unwrap();
+    let mut keys = Vec::new();
+    for n in 0..BULK_CUSTOMERS {
+        let key_id: i64 = sqlx::query_scalar(
+            "INSERT INTO custody_keys (purpose, address, public_key, sealed_secret, created_at) \
+             VALUES ('customer', $1, 'none', $2, 0) RETURNING id",
+        )
+        .bind(format!("bulk-address-{n}"))
+        .bind(vec![0u8])
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        let customer_id: i64 = sqlx::query_scalar(
+            "INSERT INTO customers (email, key_id, created_at) VALUES ($1, $2, 0) RETURNING id",
+        )
+        .bind(format!("bulk{n}@example.com"))
+        .bind(key_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO store_customers (store_id, external_id, customer_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, 0, 0)",
+        )
+        .bind(store_id)
+        .bind(format!("bulk{n}"))
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        keys.push(key_id);
+    }
+    tx.commit().await.unwrap();
+
+    let amount = |n: i64| (n % 7 + 1) as u64;
+    let mut ids = Vec::new();
+    for (n, key_id) in keys.iter().enumerate() {
+        let request = NewOperation {
+            point_system_id: point_system.id,
+            kind: OperationKind::Award,
+            amount: Amount::new(amount(n as i64)).unwrap(),
+            from_key_id: treasury,
+            to: Destination::Custodial {
+                key_id: *key_id,
+                address: format!("bulk-address-{n}"),
+            },
+            actor: "test".into(),
+            reason: None,
+            idempotency_key: None,
+        };
+        ids.push(submit(db, request).await.unwrap().operation().id);
+    }
+    let awarded: u64 = (0..BULK_CUSTOMERS).map(amount).sum();
+    // As the worker leaves them once the node has the transaction.
+    let txid = "cd".repeat(32);
+    sqlx::query("UPDATE operations SET state = 'broadcast', txid = $1 WHERE point_system_id = $2")
+        .bind(&txid)
+        .bind(point_system.id)
+        .execute(db.pool())
+        .await
+        .unwrap();
+
+    let mut tx = db.begin_write().await.unwrap();
+    let confirmed = settle::confirm_many_in(&mut tx, &ids, &txid, 7)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        confirmed.iter().map(|op| op.id).collect::<Vec<_>>(),
+        ids,
+        "every operation, in id order"
+    );
+
+    let settled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM operations WHERE point_system_id = $1 AND state = 'confirmed' \
+           AND txid = $2 AND height = 7 AND credited_at IS NOT NULL",
+    )
+    .bind(point_system.id)
+    .bind(&txid)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(settled, BULK_CUSTOMERS);
+    for (n, key_id) in keys.iter().enumerate() {
+        let points = amount(n as i64);
+        assert_eq!(
+            Balance::fetch(db, *key_id, point_system.id).await.unwrap(),
+            Balance {
+                available: points,
+                pending_in: 0,
+                confirmed: points,
+            },
+            "customer {n}"
+        );
+    }
+    assert_eq!(
+        Balance::fetch(db, treasury, point_system.id).await.unwrap(),
+        Balance {
+            available: treasury_before.available - awarded,
+            pending_in: 0,
+            confirmed: treasury_before.confirmed - awarded,
+        }
+    );
+
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT data FROM events WHERE event_type = 'operation.confirmed' ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events.len(), ids.len(), "one event per operation");
+    for (n, data) in events.iter().enumerate() {
+        let data: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(data["operation"]["id"].as_i64(), Some(ids[n]), "event {n}");
+        assert_eq!(data["operation"]["state"], "confirmed", "event {n}");
+        assert_eq!(data["from_customer"], serde_json::Value::Null, "event {n}");
+        assert_eq!(data["to_customer"], format!("bulk{n}"), "event {n}");
+    }
+
+    // Confirming again changes nothing: none of them is open any more.
+    let mut tx = db.begin_write().await.unwrap();
+    assert!(settle::confirm_many_in(&mut tx, &ids, &txid, 7)
+        .await
+        .is_err());
+    tx.rollback().await.unwrap();
+}

@@ -6,6 +6,7 @@
 
 pub mod amount;
 pub mod balances;
+mod bulk;
 pub mod customers;
 pub mod error;
 pub mod operation;

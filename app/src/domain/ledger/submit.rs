@@ -4,10 +4,8 @@
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use super::{
-    balances, operation::COLUMNS, Amount, LedgerError, Operation, OperationKind, OperationState,
-};
-use crate::domain::{clock, db::Database};
+use super::{balances, operation::COLUMNS, Amount, LedgerError, Operation, OperationKind};
+use crate::domain::db::Database;
 
 /// Where the points go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +53,7 @@ impl Submitted {
 
 impl NewOperation {
     /// What makes two requests "the same" for idempotency.
-    fn fingerprint(&self) -> String {
+    pub(super) fn fingerprint(&self) -> String {
         let (to_key, to_address, to_avatar) = match &self.to {
             Destination::Custodial { key_id, address } => (Some(*key_id), address.as_str(), None),
             Destination::External { address, avatar } => {
@@ -210,43 +208,18 @@ async fn insert(
         )
         .await?;
     }
-    let (to_key_id, to_address, to_avatar) = match &request.to {
-        Destination::Custodial { key_id, address } => {
-            balances::add(
-                conn,
-                *key_id,
-                request.point_system_id,
-                0,
-                request.amount.as_i64(),
-                0,
-            )
-            .await?;
-            (Some(*key_id), address.clone(), None)
-        }
-        Destination::External { address, avatar } => (None, address.clone(), avatar.clone()),
-    };
-    let now = clock::now();
-    let row = sqlx::query(&format!(
-        "INSERT INTO operations (point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
-           actor, reason, idempotency_key, request_fingerprint, state, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
-    ))
-    .bind(request.point_system_id)
-    .bind(request.kind.as_str())
-    .bind(request.amount.as_i64())
-    .bind(request.from_key_id)
-    .bind(to_key_id)
-    .bind(to_address)
-    .bind(to_avatar)
-    .bind(&request.actor)
-    .bind(&request.reason)
-    .bind(&request.idempotency_key)
-    .bind(fingerprint)
-    .bind(OperationState::Queued.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Operation::from_row(&row)?)
+    if let Destination::Custodial { key_id, .. } = &request.to {
+        balances::add(
+            conn,
+            *key_id,
+            request.point_system_id,
+            0,
+            request.amount.as_i64(),
+            0,
+        )
+        .await?;
+    }
+    Ok(super::bulk::insert_one(conn, request, fingerprint).await?)
 }
 
 /// One submission inside a write transaction the caller owns (the group commit of
@@ -295,7 +268,7 @@ pub(crate) async fn submit_in_savepoint(
     }
 }
 
-fn check_reason(request: &NewOperation) -> Result<(), LedgerError> {
+pub(super) fn check_reason(request: &NewOperation) -> Result<(), LedgerError> {
     if request.kind == OperationKind::Adjust
         && request
             .reason

@@ -12,10 +12,10 @@
 //! included (a refusal may depend on an earlier item of the batch); if the transaction
 //! fails, every item of the batch gets an error and nothing was written.
 
-use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
+    bulk,
     submit::{self, NewOperation, Submitted},
     LedgerError,
 };
@@ -76,6 +76,10 @@ async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
 
 #[tracing::instrument(skip_all, fields(items = batch.len()))]
 async fn write_batch(db: &Database, batch: Vec<Job>) {
+    let batch = match write_in_bulk(db, batch).await {
+        Ok(()) => return,
+        Err(batch) => batch,
+    };
     let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
         Err(error) => return fail_all(batch.into_iter().map(|job| job.reply), &error),
@@ -98,8 +102,47 @@ async fn write_batch(db: &Database, batch: Vec<Job>) {
     }
 }
 
+/// The common case first: the whole batch with a fixed number of statements
+/// ([`bulk`]). The batch comes back to be written item by item when bulk does not apply,
+/// or did not write it (an item would be refused, a statement failed: rolled back before
+/// `COMMIT`). A failed `COMMIT` is not retried (its outcome may be unknown): every caller
+/// gets an error.
+async fn write_in_bulk(db: &Database, batch: Vec<Job>) -> Result<(), Vec<Job>> {
+    let checked: Option<Vec<_>> = batch
+        .iter()
+        .map(|job| {
+            submit::check_reason(&job.request)
+                .ok()
+                .map(|()| (&job.request, job.request.fingerprint()))
+        })
+        .collect();
+    let Some(checked) = checked else {
+        return Err(batch);
+    };
+    let requests: Vec<&NewOperation> = checked.iter().map(|(request, _)| *request).collect();
+    if !bulk::eligible(&requests) {
+        return Err(batch);
+    }
+    let outcome = bulk::write(db, &checked).await;
+    drop((checked, requests));
+    match outcome {
+        Ok(bulk::Bulk::Written(ops)) => {
+            for (job, op) in batch.into_iter().zip(ops) {
+                // A caller that went away (client disconnected) needs no answer.
+                let _ = job.reply.send(Ok(Submitted::Created(op)));
+            }
+            Ok(())
+        }
+        Ok(bulk::Bulk::NotWritten) => Err(batch),
+        Err(error) => {
+            fail_all(batch.into_iter().map(|job| job.reply), &error);
+            Ok(())
+        }
+    }
+}
+
 async fn write_items(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     batch: &[Job],
 ) -> Result<Vec<Answer>, sqlx::Error> {
     let mut answers = Vec::with_capacity(batch.len());

@@ -1,0 +1,438 @@
+//! A whole batch of submissions written with three statements, whatever its size: one
+//! debit of every sender, one upsert of every recipient's incoming points, one insert of
+//! every operation. On SQLite the three travel as ONE multi-statement query.
+//!
+//! Why: the profile of the award path showed that a write costs its number of
+//! statements, not their work. sqlx hands every SQLite statement to the connection's own
+//! thread and waits for the answer (two thread switches), and every PostgreSQL statement
+//! is a network round trip; all of them while the transaction holds the write lock
+//! (SQLite) or the treasury's balance row (PostgreSQL). The group commit of
+//! [`super::writer`] tries this first and falls back to one savepoint per submission
+//! (which explains each refusal) when any submission of the batch would be refused.
+
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt;
+use sqlx::{any::AnyArguments, AnyConnection, Arguments, Either, Row};
+
+use super::{
+    operation::COLUMNS,
+    submit::{Destination, NewOperation},
+    Operation, OperationState,
+};
+use crate::domain::{
+    clock,
+    db::{Database, Dialect},
+};
+
+/// SQL text and its bind values, built together so placeholders and values cannot drift
+/// apart: a value is bound where its placeholder is written, in text order.
+///
+/// SQLite gets anonymous `?` placeholders: SQLite looks every named one (`$7`) up in a
+/// list, once when it parses the statement and once per bind (sqlx asks each parameter's
+/// name), which made a 64-row insert of 13 columns cost a quadratic number of string
+/// comparisons (6 % of the server's CPU in the award profile). PostgreSQL needs `$N`.
+struct Sql {
+    text: String,
+    args: AnyArguments<'static>,
+    count: usize,
+    dialect: Dialect,
+}
+
+impl Sql {
+    fn new(dialect: Dialect) -> Self {
+        Self {
+            text: String::new(),
+            args: AnyArguments::default(),
+            count: 0,
+            dialect,
+        }
+    }
+
+    fn bind<T>(&mut self, value: T) -> String
+    where
+        T: sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any> + 'static,
+    {
+        // Encoding integers, strings and NULLs for the Any driver does not fail.
+        self.args.add(value).expect("encode a bind value");
+        self.count += 1;
+        match self.dialect {
+            Dialect::Sqlite => "?".to_owned(),
+            Dialect::Postgres => format!("${}", self.count),
+        }
+    }
+}
+
+/// Whether the batch may be written in bulk: points go to custodial addresses only (an
+/// outside address needs a network check per item). Everything else that could refuse
+/// an item (balance, point system status, a seen idempotency key) is found by the
+/// statements themselves, and then nothing of the batch is kept.
+pub(super) fn eligible(batch: &[&NewOperation]) -> bool {
+    !batch.is_empty()
+        && batch
+            .iter()
+            .all(|r| matches!(r.to, Destination::Custodial { .. }))
+}
+
+/// How a bulk write ended.
+pub(super) enum Bulk {
+    /// Committed: the batch's operations, in batch order.
+    Written(Vec<Operation>),
+    /// Nothing was written (rolled back before `COMMIT`): an item would be refused (not
+    /// enough points, point system not confirmed) or a statement failed (such as an
+    /// idempotency key seen before). Item by item explains or answers each.
+    NotWritten,
+}
+
+/// Writes `batch` in one write transaction of its own. `Err` only when `COMMIT` failed:
+/// its outcome may be unknown, so the batch must not be tried again.
+pub(super) async fn write(
+    db: &Database,
+    batch: &[(&NewOperation, String)],
+) -> Result<Bulk, sqlx::Error> {
+    let (debits, credits) = totals(batch);
+    match db.dialect() {
+        Dialect::Sqlite => write_sqlite(db, batch, &debits, &credits).await,
+        Dialect::Postgres => write_postgres(db, batch, &debits, &credits).await,
+    }
+}
+
+type Totals = BTreeMap<(i64, i64), i64>;
+
+/// Sums per sender and per recipient (key, point system): PostgreSQL refuses to change
+/// one row twice in a statement, and a sorted order takes row locks in the same order as
+/// other writers.
+fn totals(batch: &[(&NewOperation, String)]) -> (Totals, Totals) {
+    let mut debits = Totals::new();
+    let mut credits = Totals::new();
+    for (request, _) in batch {
+        let amount = request.amount.as_i64();
+        *debits
+            .entry((request.from_key_id, request.point_system_id))
+            .or_default() += amount;
+        if let Destination::Custodial { key_id, .. } = &request.to {
+            *credits
+                .entry((*key_id, request.point_system_id))
+                .or_default() += amount;
+        }
+    }
+    (debits, credits)
+}
+
+/// SQLite: `BEGIN IMMEDIATE` and the three statements in one hop, `COMMIT` in a second.
+/// sqlx's transaction type would spend a hop on `BEGIN` alone, so this manages the
+/// transaction on a connection of its own: every way out ends it.
+async fn write_sqlite(
+    db: &Database,
+    batch: &[(&NewOperation, String)],
+    debits: &Totals,
+    credits: &Totals,
+) -> Result<Bulk, sqlx::Error> {
+    // Held until the transaction ended (dropped last).
+    let _turn = db.write_turn().await;
+    let Ok(mut conn) = db.pool().acquire().await else {
+        return Ok(Bulk::NotWritten);
+    };
+    let mut sql = Sql::new(Dialect::Sqlite);
+    sql.text.push_str("BEGIN IMMEDIATE;\n");
+    debit_sql(&mut sql, debits);
+    sql.text.push_str(";\n");
+    credit_sql(&mut sql, credits);
+    sql.text.push_str(";\n");
+    insert_sql(&mut sql, batch);
+    let written = match run_script(&mut conn, sql).await {
+        // BEGIN, debit, credit, insert.
+        Ok((changed, rows))
+            if changed.get(1..)
+                == Some(
+                    &[
+                        debits.len() as u64,
+                        credits.len() as u64,
+                        batch.len() as u64,
+                    ][..],
+                ) =>
+        {
+            operations_in_batch_order(&rows, batch).ok()
+        }
+        Ok(_) => None,
+        Err(error) => {
+            tracing::debug!(%error, "bulk write failed; writing item by item");
+            None
+        }
+    };
+    let Some(ops) = written else {
+        roll_back_or_close(conn).await;
+        return Ok(Bulk::NotWritten);
+    };
+    match sqlx::query("COMMIT").execute(&mut *conn).await {
+        Ok(_) => Ok(Bulk::Written(ops)),
+        Err(error) => {
+            roll_back_or_close(conn).await;
+            Err(error)
+        }
+    }
+}
+
+/// Ends the connection's transaction, if one is open (a failed `BEGIN` opened none); a
+/// connection that cannot end it is closed, never returned to the pool mid-transaction.
+async fn roll_back_or_close(mut conn: sqlx::pool::PoolConnection<sqlx::Any>) {
+    match sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_database_error()
+                .is_some_and(|e| e.message().contains("no transaction is active")) => {}
+        Err(error) => {
+            tracing::warn!(%error, "could not roll a bulk write back; closing its connection");
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// PostgreSQL: the three statements as one (data-modifying `WITH`), or one at a time when a
+/// row is both debited and credited (an award and a redemption of one treasury in one
+/// batch): PostgreSQL does not define which change wins when one statement changes a row
+/// twice. A refused debit is seen in the counts before `COMMIT`.
+async fn write_postgres(
+    db: &Database,
+    batch: &[(&NewOperation, String)],
+    debits: &Totals,
+    credits: &Totals,
+) -> Result<Bulk, sqlx::Error> {
+    let Ok(mut tx) = db.begin_write().await else {
+        return Ok(Bulk::NotWritten);
+    };
+    let written: Result<Option<Vec<Operation>>, sqlx::Error> = async {
+        if debits.keys().all(|key| !credits.contains_key(key)) {
+            return one_statement(&mut tx, batch, debits, credits).await;
+        }
+        let debited = execute(&mut tx, |sql| debit_sql(sql, debits)).await?;
+        if debited != debits.len() as u64 {
+            return Ok(None);
+        }
+        let credited = execute(&mut tx, |sql| credit_sql(sql, credits)).await?;
+        if credited != credits.len() as u64 {
+            return Ok(None);
+        }
+        let mut sql = Sql::new(Dialect::Postgres);
+        insert_sql(&mut sql, batch);
+        let rows = sqlx::query_with(&sql.text, sql.args)
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.len() != batch.len() {
+            return Ok(None);
+        }
+        operations_in_batch_order(&rows, batch).map(Some)
+    }
+    .await;
+    let ops = match written {
+        Ok(Some(ops)) => ops,
+        Ok(None) => {
+            let _ = tx.rollback().await;
+            return Ok(Bulk::NotWritten);
+        }
+        Err(error) => {
+            tracing::debug!(%error, "bulk write failed; writing item by item");
+            let _ = tx.rollback().await;
+            return Ok(Bulk::NotWritten);
+        }
+    };
+    tx.commit().await?;
+    Ok(Bulk::Written(ops))
+}
+
+/// Runs a multi-statement SQLite script in one hop; the rows changed by each statement
+/// and the rows returned. It stops at the first statement that fails.
+///
+/// sqlx 0.8 runs every statement of a SQLite query (sharing the `$N` numbering) but
+/// deprecates it, as no other driver can (launchbadge/sqlx#3108). Should a later sqlx drop
+/// it, the PostgreSQL branch (one statement at a time) works on SQLite too.
+#[allow(deprecated)]
+async fn run_script(
+    conn: &mut AnyConnection,
+    sql: Sql,
+) -> Result<(Vec<u64>, Vec<sqlx::any::AnyRow>), sqlx::Error> {
+    let mut changed = Vec::with_capacity(4);
+    let mut rows = Vec::new();
+    let mut results = sqlx::query_with(&sql.text, sql.args).fetch_many(conn);
+    while let Some(item) = results.try_next().await? {
+        match item {
+            Either::Left(done) => changed.push(done.rows_affected()),
+            Either::Right(row) => rows.push(row),
+        }
+    }
+    Ok((changed, rows))
+}
+
+/// Debit, credit and insert as ONE statement: one round trip instead of three. Every
+/// sub-statement runs to completion; the counts of debited and credited rows come back
+/// with each operation, and the caller rolls back when they fall short.
+async fn one_statement(
+    tx: &mut AnyConnection,
+    batch: &[(&NewOperation, String)],
+    debits: &Totals,
+    credits: &Totals,
+) -> Result<Option<Vec<Operation>>, sqlx::Error> {
+    let mut sql = Sql::new(Dialect::Postgres);
+    sql.text.push_str("WITH debited AS (");
+    debit_sql(&mut sql, debits);
+    sql.text.push_str(" RETURNING 1), credited AS (");
+    credit_sql(&mut sql, credits);
+    sql.text.push_str(" RETURNING 1), inserted AS (");
+    insert_sql(&mut sql, batch);
+    sql.text.push_str(
+        ") SELECT (SELECT COUNT(*) FROM debited) AS debited_rows, \
+           (SELECT COUNT(*) FROM credited) AS credited_rows, inserted.* FROM inserted",
+    );
+    let rows = sqlx::query_with(&sql.text, sql.args)
+        .fetch_all(&mut *tx)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let debited: i64 = first.try_get("debited_rows")?;
+    let credited: i64 = first.try_get("credited_rows")?;
+    if (debited as usize, credited as usize, rows.len())
+        != (debits.len(), credits.len(), batch.len())
+    {
+        return Ok(None);
+    }
+    operations_in_batch_order(&rows, batch).map(Some)
+}
+
+async fn execute(tx: &mut AnyConnection, build: impl FnOnce(&mut Sql)) -> Result<u64, sqlx::Error> {
+    let mut sql = Sql::new(Dialect::Postgres);
+    build(&mut sql);
+    Ok(sqlx::query_with(&sql.text, sql.args)
+        .execute(tx)
+        .await?
+        .rows_affected())
+}
+
+/// Takes each sender's total when it has it and the point system is confirmed (the same
+/// conditions as a single submission's debit); a sender that cannot pay is not changed,
+/// so the count of changed rows tells.
+fn debit_sql(sql: &mut Sql, debits: &BTreeMap<(i64, i64), i64>) {
+    let mut values = Vec::with_capacity(debits.len());
+    for (&(key_id, point_system_id), &amount) in debits {
+        values.push(format!(
+            "({}, {}, {})",
+            sql.bind(key_id),
+            sql.bind(point_system_id),
+            sql.bind(amount)
+        ));
+    }
+    // VALUES names its columns column1.. on SQLite and PostgreSQL alike.
+    sql.text.push_str(&format!(
+        "UPDATE balances SET available = available - d.amount \
+         FROM (SELECT column1 AS key_id, column2 AS point_system_id, column3 AS amount \
+               FROM (VALUES {}) AS v) AS d \
+         WHERE balances.key_id = d.key_id AND balances.point_system_id = d.point_system_id \
+           AND balances.available >= d.amount \
+           AND EXISTS (SELECT 1 FROM point_systems p WHERE p.id = d.point_system_id AND p.status = 'confirmed')",
+        values.join(", ")
+    ));
+}
+
+/// Points on their way to each recipient (an upsert: a first award creates the row).
+fn credit_sql(sql: &mut Sql, credits: &BTreeMap<(i64, i64), i64>) {
+    let mut values = Vec::with_capacity(credits.len());
+    for (&(key_id, point_system_id), &amount) in credits {
+        values.push(format!(
+            "({}, {}, 0, {}, 0)",
+            sql.bind(key_id),
+            sql.bind(point_system_id),
+            sql.bind(amount)
+        ));
+    }
+    sql.text.push_str(&format!(
+        "INSERT INTO balances (key_id, point_system_id, available, pending_in, confirmed) VALUES {} \
+         ON CONFLICT (key_id, point_system_id) DO UPDATE SET pending_in = balances.pending_in + excluded.pending_in",
+        values.join(", ")
+    ));
+}
+
+/// The operations, queued, in batch order; `RETURNING` gives them back.
+fn insert_sql(sql: &mut Sql, batch: &[(&NewOperation, String)]) {
+    let now = clock::now();
+    let mut values = Vec::with_capacity(batch.len());
+    for (request, fingerprint) in batch {
+        let (to_key_id, to_address, to_avatar) = match &request.to {
+            Destination::Custodial { key_id, address } => (Some(*key_id), address.clone(), None),
+            Destination::External { address, avatar } => (None, address.clone(), avatar.clone()),
+        };
+        values.push(format!(
+            "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            sql.bind(request.point_system_id),
+            sql.bind(request.kind.as_str()),
+            sql.bind(request.amount.as_i64()),
+            sql.bind(request.from_key_id),
+            sql.bind(to_key_id),
+            sql.bind(to_address),
+            sql.bind(to_avatar),
+            sql.bind(request.actor.clone()),
+            sql.bind(request.reason.clone()),
+            sql.bind(request.idempotency_key.clone()),
+            sql.bind(fingerprint.clone()),
+            sql.bind(OperationState::Queued.as_str()),
+            sql.bind(now),
+            sql.bind(now),
+        ));
+    }
+    sql.text.push_str(&format!(
+        "INSERT INTO operations (point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
+           actor, reason, idempotency_key, request_fingerprint, state, created_at, updated_at) \
+         VALUES {} RETURNING {COLUMNS}",
+        values.join(", ")
+    ));
+}
+
+/// `RETURNING` promises no order; ids grow in the order of the VALUES rows on both
+/// databases, so the rows sorted by id are the batch in order. Each is checked against
+/// its request all the same: a mismatch is an error (the caller rolls back), never a
+/// wrong answer.
+fn operations_in_batch_order(
+    rows: &[sqlx::any::AnyRow],
+    batch: &[(&NewOperation, String)],
+) -> Result<Vec<Operation>, sqlx::Error> {
+    let mut ops = rows
+        .iter()
+        .map(Operation::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    ops.sort_by_key(|op| op.id);
+    for (op, (request, _)) in ops.iter().zip(batch) {
+        let to_key_id = match &request.to {
+            Destination::Custodial { key_id, .. } => Some(*key_id),
+            Destination::External { .. } => None,
+        };
+        if op.amount != request.amount.units()
+            || op.from_key_id != Some(request.from_key_id)
+            || op.to_key_id != to_key_id
+            || op.kind != request.kind
+            || op.idempotency_key != request.idempotency_key
+        {
+            return Err(sqlx::Error::Protocol(
+                "bulk insert returned operations out of batch order".into(),
+            ));
+        }
+    }
+    Ok(ops)
+}
+
+/// One operation, queued: a single submission's insert (the same statement, one row).
+pub(super) async fn insert_one(
+    conn: &mut AnyConnection,
+    request: &NewOperation,
+    fingerprint: &str,
+) -> Result<Operation, sqlx::Error> {
+    let dialect = match conn.backend_name() {
+        "SQLite" => Dialect::Sqlite,
+        _ => Dialect::Postgres,
+    };
+    let mut sql = Sql::new(dialect);
+    insert_sql(&mut sql, &[(request, fingerprint.to_owned())]);
+    let row = sqlx::query_with(&sql.text, sql.args)
+        .fetch_one(conn)
+        .await?;
+    Operation::from_row(&row)
+}
