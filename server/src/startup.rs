@@ -133,6 +133,7 @@ impl Application {
             webhooks: settings.webhooks.clone(),
             server: server.clone(),
             ledger: app::domain::ledger::writer::LedgerWriter::spawn(db.clone()),
+            point_systems: Default::default(),
         };
         background.push(crate::webhooks::spawn(
             db.clone(),

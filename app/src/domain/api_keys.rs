@@ -9,7 +9,11 @@ use rand::{distributions::Alphanumeric, Rng};
 use sha2::{Digest, Sha256};
 use sqlx::{any::AnyRow, Row};
 
-use crate::domain::{clock, db::Database};
+use crate::domain::{
+    clock,
+    db::Database,
+    ledger::customers::{self, StoreCustomer},
+};
 
 const KEY_PREFIX: &str = "pm_live_";
 const RANDOM_LEN: usize = 32;
@@ -242,7 +246,7 @@ pub async fn authenticate(
     db: &Database,
     presented: &str,
 ) -> Result<Option<ApiKeyInfo>, ApiKeyError> {
-    if !presented.starts_with(KEY_PREFIX) || presented.len() != KEY_PREFIX.len() + RANDOM_LEN {
+    if !well_formed(presented) {
         return Ok(None);
     }
     let row = sqlx::query(&format!(
@@ -254,22 +258,75 @@ pub async fn authenticate(
     let Some(info) = row.as_ref().map(ApiKeyInfo::from_row).transpose()? else {
         return Ok(None);
     };
+    record_use(db, &info).await;
+    Ok(Some(info))
+}
+
+/// [`authenticate`], and in the same query the customer the key's store knows as
+/// `external_id` (`None` inside when it has none): the API's write endpoints need both,
+/// and one query is one round trip (one SQLite thread hop) less per award.
+#[tracing::instrument(skip_all)]
+pub async fn authenticate_with_customer(
+    db: &Database,
+    presented: &str,
+    external_id: &str,
+) -> Result<Option<(ApiKeyInfo, Option<StoreCustomer>)>, ApiKeyError> {
+    if !well_formed(presented) {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {}, {} FROM api_keys k \
+         LEFT JOIN store_customers sc ON sc.store_id = k.store_id AND sc.external_id = $2 \
+         LEFT JOIN customers c ON c.id = sc.customer_id \
+         LEFT JOIN custody_keys ck ON ck.id = c.key_id \
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        qualified_columns("k"),
+        customers::JOINED_COLUMNS
+    ))
+    .bind(hash(presented))
+    .bind(external_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let info = ApiKeyInfo::from_row(&row)?;
+    let customer = customers::from_joined_row(&row)?;
+    record_use(db, &info).await;
+    Ok(Some((info, customer)))
+}
+
+fn well_formed(presented: &str) -> bool {
+    presented.starts_with(KEY_PREFIX) && presented.len() == KEY_PREFIX.len() + RANDOM_LEN
+}
+
+/// [`COLUMNS`] of the table aliased `alias`.
+fn qualified_columns(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|column| format!("{alias}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Notes when a key was last used, at most once a minute per key.
+async fn record_use(db: &Database, info: &ApiKeyInfo) {
     let now = clock::now();
     if info
         .last_used_at
-        .is_none_or(|t| now - t >= LAST_USED_GRANULARITY_SECS)
+        .is_some_and(|t| now - t < LAST_USED_GRANULARITY_SECS)
     {
-        // Best effort: a failed bookkeeping write must not refuse a valid request.
-        if let Err(error) = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(info.id)
-            .execute(db.pool())
-            .await
-        {
-            tracing::warn!(%error, key_id = info.id, "recording API key use failed");
-        }
+        return;
     }
-    Ok(Some(info))
+    // Best effort: a failed bookkeeping write must not refuse a valid request.
+    if let Err(error) = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(info.id)
+        .execute(db.pool())
+        .await
+    {
+        tracing::warn!(%error, key_id = info.id, "recording API key use failed");
+    }
 }
 
 #[cfg(test)]

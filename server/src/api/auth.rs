@@ -1,7 +1,13 @@
 //! The `ApiKey` extractor: `Authorization: Bearer pm_live_...` -> the key's store and scopes.
 
-use app::domain::api_keys::{self, Scope, Scopes};
-use axum::{extract::FromRequestParts, http::request::Parts};
+use app::domain::{
+    api_keys::{self, Scope, Scopes},
+    ledger::customers::StoreCustomer,
+};
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
 
 use super::{error::ApiError, ApiState};
 
@@ -29,6 +35,16 @@ impl ApiKey {
     }
 }
 
+impl From<api_keys::ApiKeyInfo> for ApiKey {
+    fn from(info: api_keys::ApiKeyInfo) -> Self {
+        ApiKey {
+            id: info.id,
+            store_id: info.store_id,
+            scopes: info.scopes,
+        }
+    }
+}
+
 impl<S> FromRequestParts<S> for ApiKey
 where
     S: Send + Sync,
@@ -37,21 +53,49 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = <ApiState as axum::extract::FromRef<S>>::from_ref(state);
-        let presented = parts
+        let bearer = Bearer::from_request_parts(parts, state).await?;
+        bearer.key(&ApiState::from_ref(state)).await
+    }
+}
+
+/// The key a request presents (`Authorization: Bearer ...`), not looked up yet: the write
+/// endpoints look it up together with the customer their body names
+/// ([`Bearer::key_and_customer`]).
+pub struct Bearer(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized)?;
-        let info = api_keys::authenticate(&state.db, presented)
+            .map(|v| Bearer(v.trim().to_owned()))
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl Bearer {
+    /// The key, or 401 for an unknown or revoked one.
+    pub async fn key(&self, state: &ApiState) -> Result<ApiKey, ApiError> {
+        api_keys::authenticate(&state.db, &self.0)
             .await?
-            .ok_or(ApiError::Unauthorized)?;
-        Ok(ApiKey {
-            id: info.id,
-            store_id: info.store_id,
-            scopes: info.scopes,
-        })
+            .map(ApiKey::from)
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    /// The key (401 for an unknown or revoked one) and the customer its store knows as
+    /// `external_id`, if any, in one query.
+    pub async fn key_and_customer(
+        &self,
+        state: &ApiState,
+        external_id: &str,
+    ) -> Result<(ApiKey, Option<StoreCustomer>), ApiError> {
+        api_keys::authenticate_with_customer(&state.db, &self.0, external_id)
+            .await?
+            .map(|(info, customer)| (ApiKey::from(info), customer))
+            .ok_or(ApiError::Unauthorized)
     }
 }

@@ -11,6 +11,7 @@ pub mod docs;
 pub mod error;
 mod idempotent;
 mod operations;
+pub mod point_system_refs;
 mod store;
 mod views;
 mod webhooks;
@@ -39,6 +40,8 @@ pub struct ApiState {
     pub server: app::domain::context::ServerContext,
     /// Group-commits the awards, redemptions and transfers of the API.
     pub ledger: app::domain::ledger::writer::LedgerWriter,
+    /// Each store's point system id and treasury, read once.
+    pub point_systems: point_system_refs::PointSystemRefs,
 }
 
 #[derive(OpenApi)]

@@ -7,7 +7,6 @@ use app::domain::{
     ledger::{
         customers::{self, StoreCustomer},
         operation::COLUMNS,
-        point_systems::PointSystem,
         submit::{Destination, NewOperation},
         Amount, Operation, OperationKind,
     },
@@ -23,10 +22,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    auth::ApiKey,
+    auth::{ApiKey, Bearer},
     body::{Fields, RawJson},
     error::{ApiError, Problem},
     idempotent::{self, Written},
+    point_system_refs::PointSystemRef,
     views::{OperationPage, OperationView},
     ApiState,
 };
@@ -82,8 +82,10 @@ pub struct TransferRequest {
     reason: Option<String>,
 }
 
-async fn point_system(state: &ApiState, store_id: i64) -> Result<PointSystem, ApiError> {
-    PointSystem::of_store(&state.db, store_id)
+async fn point_system(state: &ApiState, store_id: i64) -> Result<PointSystemRef, ApiError> {
+    state
+        .point_systems
+        .of_store(&state.db, store_id)
         .await?
         .ok_or(ApiError::Conflict {
             code: "point_system_not_ready",
@@ -100,7 +102,39 @@ async fn customer(
 ) -> Result<StoreCustomer, ApiError> {
     customers::fetch(&state.db, store_id, external_id)
         .await?
-        .ok_or_else(|| ApiError::field(field, "no customer with this id in the store; create it with PUT /customers/{external_id}"))
+        .ok_or_else(|| unknown_customer(field))
+}
+
+/// The checks every write endpoint starts with, in the order clients see them: the key
+/// (401), its scope (403), then the body (422). The key and the customer the body names
+/// are looked up in ONE query (`Bearer::key_and_customer`); the customer is `None` when the
+/// store has none by that id (the caller refuses it after the point-system check).
+async fn authorize_write<T>(
+    state: &ApiState,
+    bearer: &Bearer,
+    body: Result<RawJson, ApiError>,
+    parse: impl FnOnce(&RawJson) -> Result<T, ApiError>,
+    customer_of: impl FnOnce(&T) -> &str,
+) -> Result<(ApiKey, RawJson, T, Option<StoreCustomer>), ApiError> {
+    let (body, fields) = match body.and_then(|body| parse(&body).map(|fields| (body, fields))) {
+        Ok(parsed) => parsed,
+        Err(refusal) => {
+            bearer.key(state).await?.require_scope(Scope::PointsWrite)?;
+            return Err(refusal);
+        }
+    };
+    let (key, customer) = bearer.key_and_customer(state, customer_of(&fields)).await?;
+    key.require_scope(Scope::PointsWrite)?;
+    tracing::Span::current().record("store", key.store_id);
+    Ok((key, body, fields, customer))
+}
+
+/// A customer the body named but the store does not know.
+fn unknown_customer(field: &str) -> ApiError {
+    ApiError::field(
+        field,
+        "no customer with this id in the store; create it with PUT /customers/{external_id}",
+    )
 }
 
 /// Reads `customer`, `amount` and `reason`.
@@ -171,17 +205,17 @@ async fn queue(
         (status = 409, description = "Not enough points in the treasury, or no confirmed point system", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(skip_all, fields(store = key.store_id))]
+#[tracing::instrument(skip_all, fields(store = tracing::field::Empty))]
 async fn create_award(
-    key: ApiKey,
+    bearer: Bearer,
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: RawJson,
+    body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
-    key.require_scope(Scope::PointsWrite)?;
-    let (external_id, amount, reason) = customer_amount_reason(&body)?;
+    let (key, body, (_, amount, reason), to) =
+        authorize_write(&state, &bearer, body, customer_amount_reason, |f| &f.0).await?;
     let ps = point_system(&state, key.store_id).await?;
-    let to = customer(&state, key.store_id, "customer", &external_id).await?;
+    let to = to.ok_or_else(|| unknown_customer("customer"))?;
     let draft = Draft {
         point_system_id: ps.id,
         kind: OperationKind::Award,
@@ -207,17 +241,17 @@ async fn create_award(
         (status = 409, description = "Not enough points available", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
     ))]
-#[tracing::instrument(skip_all, fields(store = key.store_id))]
+#[tracing::instrument(skip_all, fields(store = tracing::field::Empty))]
 async fn create_redemption(
-    key: ApiKey,
+    bearer: Bearer,
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: RawJson,
+    body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
-    key.require_scope(Scope::PointsWrite)?;
-    let (external_id, amount, reason) = customer_amount_reason(&body)?;
+    let (key, body, (_, amount, reason), from) =
+        authorize_write(&state, &bearer, body, customer_amount_reason, |f| &f.0).await?;
     let ps = point_system(&state, key.store_id).await?;
-    let from = customer(&state, key.store_id, "customer", &external_id).await?;
+    let from = from.ok_or_else(|| unknown_customer("customer"))?;
     let draft = Draft {
         point_system_id: ps.id,
         kind: OperationKind::Redeem,
@@ -232,25 +266,16 @@ async fn create_redemption(
     queue(&state, &key, &headers, "POST /redemptions", &body, draft).await
 }
 
-/// Transfers a customer's points to another customer or an MVS address (202).
-#[utoipa::path(post, path = "/transfers", tag = "operations", security(("api_key" = ["points:write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key + same body = same answer for 24 h")),
-    request_body = TransferRequest,
-    responses(
-        (status = 202, description = "Queued", body = OperationView),
-        (status = 401, description = "Missing or revoked key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks points:write", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not enough points available", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[tracing::instrument(skip_all, fields(store = key.store_id))]
-async fn create_transfer(
-    key: ApiKey,
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    body: RawJson,
-) -> Result<Response, ApiError> {
-    key.require_scope(Scope::PointsWrite)?;
+/// What a transfer body says: from, to (a customer or an address), amount, reason.
+struct TransferFields {
+    from: String,
+    to_customer: Option<String>,
+    to_address: Option<String>,
+    amount: Amount,
+    reason: Option<String>,
+}
+
+fn transfer_fields(body: &RawJson, network: mvs::Network) -> Result<TransferFields, ApiError> {
     let mut fields = body.fields()?;
     let from = fields.string("from_customer", 1, 128);
     let to_customer = fields.opt_string("to_customer", 1, 128);
@@ -264,7 +289,7 @@ async fn create_transfer(
         );
     }
     if let Some(address) = &to_address {
-        if mvs::Address::parse_for(address, state.vault.network()).is_err() {
+        if mvs::Address::parse_for(address, network).is_err() {
             fields.reject("to_address", "is not an MVS address of this network");
         }
     }
@@ -278,8 +303,51 @@ async fn create_transfer(
     let (Some(from), Some(amount)) = (from, amount) else {
         return Err(ApiError::Internal);
     };
+    Ok(TransferFields {
+        from,
+        to_customer,
+        to_address,
+        amount,
+        reason,
+    })
+}
+
+/// Transfers a customer's points to another customer or an MVS address (202).
+#[utoipa::path(post, path = "/transfers", tag = "operations", security(("api_key" = ["points:write"])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key + same body = same answer for 24 h")),
+    request_body = TransferRequest,
+    responses(
+        (status = 202, description = "Queued", body = OperationView),
+        (status = 401, description = "Missing or revoked key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks points:write", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough points available", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(skip_all, fields(store = tracing::field::Empty))]
+async fn create_transfer(
+    bearer: Bearer,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<RawJson, ApiError>,
+) -> Result<Response, ApiError> {
+    let network = state.vault.network();
+    let (key, body, fields, from) = authorize_write(
+        &state,
+        &bearer,
+        body,
+        |body| transfer_fields(body, network),
+        |f| &f.from,
+    )
+    .await?;
+    let TransferFields {
+        to_customer,
+        to_address,
+        amount,
+        reason,
+        ..
+    } = fields;
     let ps = point_system(&state, key.store_id).await?;
-    let from = customer(&state, key.store_id, "from_customer", &from).await?;
+    let from = from.ok_or_else(|| unknown_customer("from_customer"))?;
     let to = match (to_customer, to_address) {
         (Some(id), _) => {
             let to = customer(&state, key.store_id, "to_customer", &id).await?;
@@ -322,7 +390,9 @@ async fn get_operation(
 ) -> Result<Json<OperationView>, ApiError> {
     key.require_scope(Scope::PointsRead)?;
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound("operation"))?;
-    let ps = PointSystem::of_store(&state.db, key.store_id)
+    let ps = state
+        .point_systems
+        .of_store(&state.db, key.store_id)
         .await?
         .ok_or(ApiError::NotFound("operation"))?;
     Ok(Json(Operation::fetch(&state.db, ps.id, id).await?.into()))
@@ -378,7 +448,11 @@ async fn list_operations(
             .filter(|c| *c > 0)
             .ok_or_else(|| ApiError::field("cursor", "is not a cursor from a previous page"))?,
     };
-    let Some(ps) = PointSystem::of_store(&state.db, key.store_id).await? else {
+    let Some(ps) = state
+        .point_systems
+        .of_store(&state.db, key.store_id)
+        .await?
+    else {
         return Ok(Json(OperationPage {
             data: Vec::new(),
             next_cursor: None,

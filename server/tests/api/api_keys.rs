@@ -244,3 +244,63 @@ async fn keys_are_stored_hashed_listed_by_prefix_and_record_their_use() {
         Err(api_keys::ApiKeyError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn the_key_is_judged_before_the_body_on_every_write_endpoint() {
+    let fx = api_fixture().await;
+    let key = fx.all_scopes().await;
+    let read_only = fx.key(&[Scope::PointsRead]).await;
+    fx.customer(&key, "alice").await;
+    let unknown = format!("pm_live_{}", "A".repeat(32));
+    let before = fx.counts().await;
+
+    // The write endpoints check the key and the customer in one query, after reading the
+    // body: a bad body must still be answered 401 or 403 when the key is bad.
+    for path in ["/awards", "/redemptions", "/transfers"] {
+        let bad_body = json!({ "amount": "lots" });
+        assert_problem(
+            fx.post(path, &unknown, &bad_body).await,
+            401,
+            "unauthorized",
+        )
+        .await;
+        assert_problem(
+            fx.post(path, &read_only, &bad_body).await,
+            403,
+            "insufficient_scope",
+        )
+        .await;
+        let not_json = fx
+            .request(Method::POST, path, &unknown)
+            .header("content-type", "text/plain")
+            .body("amount=5")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(not_json, 401, "unauthorized").await;
+        assert_problem(fx.post(path, &key, &bad_body).await, 422, "invalid_request").await;
+    }
+    let nobody = json!({ "customer": "nobody", "amount": 5 });
+    assert_problem(
+        fx.post("/awards", &unknown, &nobody).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let problem = assert_problem(
+        fx.post("/awards", &key, &nobody).await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "customer");
+    let transfer = json!({ "from_customer": "nobody", "to_customer": "alice", "amount": 5 });
+    let problem = assert_problem(
+        fx.post("/transfers", &key, &transfer).await,
+        422,
+        "invalid_request",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "from_customer");
+    assert_eq!(fx.counts().await, before, "refused requests change nothing");
+}

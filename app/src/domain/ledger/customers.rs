@@ -139,6 +139,30 @@ pub async fn fetch(
     fetch_in(&mut conn, store_id, external_id).await
 }
 
+/// A store customer's columns for a query that joins `store_customers sc`, `customers c`
+/// and `custody_keys ck` to another table (named so they cannot clash with its columns).
+pub(crate) const JOINED_COLUMNS: &str = "c.id AS sc_customer_id, sc.store_id AS sc_store_id, \
+     sc.external_id AS sc_external_id, c.email AS sc_email, sc.name AS sc_name, \
+     c.key_id AS sc_key_id, ck.address AS sc_address";
+
+/// The customer of a row selected with [`JOINED_COLUMNS`]; `None` when the join found none.
+pub(crate) fn from_joined_row(
+    row: &sqlx::any::AnyRow,
+) -> Result<Option<StoreCustomer>, sqlx::Error> {
+    let Some(customer_id) = row.try_get::<Option<i64>, _>("sc_customer_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(StoreCustomer {
+        customer_id,
+        store_id: row.try_get("sc_store_id")?,
+        external_id: row.try_get("sc_external_id")?,
+        email: row.try_get("sc_email")?,
+        name: row.try_get("sc_name")?,
+        key_id: row.try_get("sc_key_id")?,
+        address: row.try_get("sc_address")?,
+    }))
+}
+
 async fn fetch_in(
     conn: &mut sqlx::AnyConnection,
     store_id: i64,
