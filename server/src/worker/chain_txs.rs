@@ -96,15 +96,22 @@ pub async fn record_signed(
     .fetch_one(&mut *conn)
     .await?
     .get(0);
-    for input in &tx.inputs {
-        sqlx::query("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES ($1, $2)")
-            .bind(outpoint_key(
+    // One statement for all inputs (a batch may spend many small outputs). $1 is the
+    // transaction, shared by every row; a chunk stays far below the bind-parameter limits.
+    for inputs in tx.inputs.chunks(1000) {
+        let values = (0..inputs.len())
+            .map(|n| format!("(${}, $1)", n + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES {values}");
+        let mut query = sqlx::query(&sql).persistent(false).bind(id);
+        for input in inputs {
+            query = query.bind(outpoint_key(
                 &input.previous_output.txid.to_string(),
                 input.previous_output.index,
-            ))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            ));
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(id)
 }
@@ -145,15 +152,23 @@ pub async fn mark_broadcast(db: &Database, chain_tx: &ChainTx) -> Result<(), any
         tx.rollback().await?;
         return Ok(());
     }
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM operations WHERE chain_tx_id = $1 AND state = 'signed'")
-            .bind(chain_tx.id)
-            .fetch_all(&mut *tx)
-            .await?;
-    for id in ids {
-        let op = set_operation_state(&mut tx, id, OperationState::Broadcast).await?;
-        settle::emit_operation_event(&mut tx, &op, EventType::OperationBroadcast).await?;
-    }
+    // One statement for all of the transaction's operations (and a constant number for
+    // their events): a statement per operation held the write lock for hundreds of round
+    // trips while API writes waited.
+    let ops = sqlx::query(&format!(
+        "UPDATE operations SET state = $1, updated_at = $2 \
+         WHERE chain_tx_id = $3 AND state = 'signed' RETURNING {}",
+        app::domain::ledger::operation::COLUMNS
+    ))
+    .bind(OperationState::Broadcast.as_str())
+    .bind(now)
+    .bind(chain_tx.id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(app::domain::ledger::Operation::from_row)
+    .collect::<Result<Vec<_>, _>>()?;
+    settle::emit_operation_events(&mut tx, &ops, EventType::OperationBroadcast).await?;
     if chain_tx.purpose == Purpose::Issue.as_str() {
         sqlx::query("UPDATE point_systems SET status = 'broadcast', issue_txid = $1 WHERE issue_chain_tx_id = $2 AND status = 'pending'")
             .bind(&chain_tx.txid)
@@ -163,23 +178,6 @@ pub async fn mark_broadcast(db: &Database, chain_tx: &ChainTx) -> Result<(), any
     }
     tx.commit().await?;
     Ok(())
-}
-
-async fn set_operation_state(
-    conn: &mut AnyConnection,
-    id: i64,
-    state: OperationState,
-) -> Result<app::domain::ledger::Operation, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "UPDATE operations SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {}",
-        app::domain::ledger::operation::COLUMNS
-    ))
-    .bind(state.as_str())
-    .bind(clock::now())
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    app::domain::ledger::Operation::from_row(&row)
 }
 
 /// The outcome is unknown (timeout, node down): try again later, backing off.
@@ -302,9 +300,7 @@ pub async fn mark_confirmed(
         return Ok(());
     }
     let ids = release_inputs_and_list_open_operations(&mut tx, chain_tx.id).await?;
-    for id in ids {
-        settle::confirm_in(&mut tx, id, &chain_tx.txid, height).await?;
-    }
+    settle::confirm_many_in(&mut tx, &ids, &chain_tx.txid, height).await?;
     if chain_tx.purpose == Purpose::Issue.as_str() {
         if let Some(point_system_id) = chain_tx.point_system_id {
             match point_systems::mark_issue_confirmed_in(&mut tx, point_system_id, &chain_tx.txid)

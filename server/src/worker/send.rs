@@ -34,21 +34,23 @@ struct Lane {
 const MAX_BATCHES_PER_LANE_AND_ROUND: usize = 8;
 
 impl Worker {
-    /// Signs and stores transactions for queued operations. Returns how many were built.
-    pub(super) async fn send_queued(&self) -> anyhow::Result<usize> {
-        let mut built = 0;
+    /// Signs and stores transactions for queued operations. True when a lane stopped at
+    /// its bound with full transactions: operations are still queued behind them.
+    pub(super) async fn send_queued(&self) -> anyhow::Result<bool> {
+        let mut backlog = false;
         for lane in self.lanes().await? {
             // A backlog larger than one transaction leaves in several this round (not one
             // per round): each is broadcast before the next is built, so the next one can
             // spend its change.
+            let mut full = 0;
             for _ in 0..MAX_BATCHES_PER_LANE_AND_ROUND {
                 match self.send_lane(&lane).await {
                     Ok(0) => break,
                     Ok(operations) => {
-                        built += 1;
                         if operations < self.settings.max_outputs_per_tx {
                             break;
                         }
+                        full += 1;
                         self.broadcast_due().await?;
                     }
                     Err(error) => {
@@ -61,8 +63,9 @@ impl Worker {
                     }
                 }
             }
+            backlog |= full == MAX_BATCHES_PER_LANE_AND_ROUND;
         }
-        Ok(built)
+        Ok(backlog)
     }
 
     /// Lanes with queued operations that are due, the longest waiting first. A store with

@@ -824,3 +824,200 @@ async fn lanes_waiting_in_their_batch_window_do_not_starve_a_due_lane() {
     );
     shop.app.stop().await;
 }
+
+/// One chain transaction carrying many operations (several to the same customer) settles
+/// each of them exactly once: balances, states, blocks and one event per step each.
+#[tokio::test]
+async fn a_transaction_of_many_operations_settles_each_of_them_exactly_once() {
+    let shop = shop_with_issued_points().await;
+    let treasury = shop.point_system.treasury_key_id;
+    let treasury_before = Balance::fetch(&shop.db, treasury, shop.point_system.id)
+        .await
+        .unwrap();
+    // A window long enough for each phase's submissions to leave in one transaction.
+    sqlx::query("UPDATE stores SET batch_window_ms = 4000 WHERE id = $1")
+        .bind(shop.point_system.store_id)
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+    let mut customers = Vec::new();
+    for n in 0..40 {
+        customers.push(shop.customer(&format!("many{n}")).await);
+    }
+    let mut expected: Vec<u64> = (0..40).map(|n| 10 + n).collect();
+    // (operation, from customer, to customer) by the store's external ids.
+    let mut sent: Vec<(i64, Option<usize>, Option<usize>)> = Vec::new();
+    let mut awarded = 0;
+    for (n, customer) in customers.iter().enumerate() {
+        let id = shop
+            .submit(OperationKind::Award, treasury, to(customer), expected[n])
+            .await;
+        sent.push((id, None, Some(n)));
+        awarded += expected[n];
+    }
+    let id = shop
+        .submit(OperationKind::Award, treasury, to(&customers[0]), 5)
+        .await;
+    sent.push((id, None, Some(0)));
+    expected[0] += 5;
+    awarded += 5;
+    shop.wait_until_settled().await;
+
+    // Customer 0 redeems and transfers, twice to the same customer, in one transaction.
+    let c0 = customers[0].key_id;
+    let mut second = vec![
+        (
+            shop.submit(OperationKind::Redeem, c0, shop.treasury(), 3)
+                .await,
+            Some(0),
+            None,
+        ),
+        (
+            shop.submit(OperationKind::Transfer, c0, to(&customers[1]), 4)
+                .await,
+            Some(0),
+            Some(1),
+        ),
+        (
+            shop.submit(OperationKind::Transfer, c0, to(&customers[2]), 2)
+                .await,
+            Some(0),
+            Some(2),
+        ),
+        (
+            shop.submit(OperationKind::Transfer, c0, to(&customers[1]), 1)
+                .await,
+            Some(0),
+            Some(1),
+        ),
+    ];
+    expected[0] -= 10;
+    expected[1] += 5;
+    expected[2] += 2;
+    shop.wait_until_settled().await;
+    let first_ids: Vec<i64> = sent.iter().map(|s| s.0).collect();
+    let second_ids: Vec<i64> = second.iter().map(|s| s.0).collect();
+    sent.append(&mut second);
+
+    for ids in [&first_ids, &second_ids] {
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        assert_eq!(
+            shop.count(&format!(
+                "SELECT COUNT(DISTINCT chain_tx_id) FROM operations WHERE id IN ({list})"
+            ))
+            .await,
+            1,
+            "each phase's operations share one chain transaction"
+        );
+    }
+
+    for (n, customer) in customers.iter().enumerate() {
+        let balance = Balance::fetch(&shop.db, customer.key_id, shop.point_system.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            balance,
+            Balance {
+                available: expected[n],
+                pending_in: 0,
+                confirmed: expected[n],
+            },
+            "customer {n}"
+        );
+    }
+    let treasury_after = Balance::fetch(&shop.db, treasury, shop.point_system.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        treasury_after,
+        Balance {
+            available: treasury_before.available - awarded + 3,
+            pending_in: 0,
+            confirmed: treasury_before.confirmed - awarded + 3,
+        }
+    );
+    for customer in &customers[..3] {
+        shop.assert_chain_matches_ledger(customer.key_id, &customer.address)
+            .await;
+    }
+    shop.assert_chain_matches_ledger(treasury, &shop.point_system.treasury_address)
+        .await;
+
+    let mut heights = std::collections::HashMap::new();
+    for (id, _, _) in &sent {
+        let (state, txid, height, credited_at, chain_txid, chain_height, chain_state): (
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            String,
+            Option<i64>,
+            String,
+        ) = sqlx::query_as(
+            "SELECT o.state, o.txid, o.height, o.credited_at, c.txid, c.height, c.state \
+             FROM operations o JOIN chain_txs c ON c.id = o.chain_tx_id WHERE o.id = $1",
+        )
+        .bind(id)
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(state, "confirmed", "operation {id}");
+        assert_eq!(chain_state, "confirmed", "operation {id}");
+        assert_eq!(txid.as_deref(), Some(chain_txid.as_str()), "operation {id}");
+        assert!(chain_height.is_some(), "operation {id}");
+        assert_eq!(height, chain_height, "operation {id}");
+        assert!(credited_at.is_some(), "operation {id}");
+        heights.insert(*id, (chain_txid, chain_height.unwrap()));
+    }
+
+    let events: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, event_type, data FROM events WHERE event_type LIKE 'operation.%' ORDER BY id",
+    )
+    .fetch_all(shop.db.pool())
+    .await
+    .unwrap();
+    for event_type in ["operation.broadcast", "operation.confirmed"] {
+        let of_type: Vec<serde_json::Value> = events
+            .iter()
+            .filter(|e| e.1 == event_type)
+            .map(|e| serde_json::from_str(&e.2).unwrap())
+            .collect();
+        assert_eq!(of_type.len(), sent.len(), "{event_type}: one per operation");
+        let operation_ids: Vec<i64> = of_type
+            .iter()
+            .map(|d| d["operation"]["id"].as_i64().unwrap())
+            .collect();
+        let mut in_order = operation_ids.clone();
+        in_order.sort();
+        assert_eq!(
+            operation_ids, in_order,
+            "{event_type}: events follow the operations' order"
+        );
+        let name = |side: Option<usize>| side.map(|n| format!("many{n}"));
+        for (id, from, to) in &sent {
+            let data = of_type
+                .iter()
+                .find(|d| d["operation"]["id"].as_i64() == Some(*id))
+                .unwrap_or_else(|| panic!("{event_type} of operation {id}"));
+            assert_eq!(
+                data["from_customer"].as_str().map(str::to_owned),
+                name(*from),
+                "{event_type} of operation {id}"
+            );
+            assert_eq!(
+                data["to_customer"].as_str().map(str::to_owned),
+                name(*to),
+                "{event_type} of operation {id}"
+            );
+            let (txid, height) = &heights[id];
+            assert_eq!(data["operation"]["txid"].as_str(), Some(txid.as_str()));
+            if event_type == "operation.confirmed" {
+                assert_eq!(data["operation"]["state"], "confirmed");
+                assert_eq!(data["operation"]["height"].as_i64(), Some(*height));
+            } else {
+                assert_eq!(data["operation"]["state"], "broadcast");
+            }
+        }
+    }
+    shop.app.stop().await;
+}

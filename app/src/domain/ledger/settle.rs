@@ -3,15 +3,13 @@
 //! Each transition is guarded by the state it leaves (`UPDATE ... WHERE state IN (...)`),
 //! so a confirmation seen twice, or by two workers, is applied once.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::{balances, operation::COLUMNS, LedgerError, Operation, OperationState};
-use crate::domain::{
-    clock,
-    db::Database,
-    events::{self, EventType},
-};
+use crate::domain::{clock, db::Database, events::EventType};
 
 /// Records an event about `op` for its store: the operation plus the store's own ids of
 /// the customers on either side, which is what a shop's back end matches on.
@@ -20,25 +18,110 @@ pub async fn emit_operation_event(
     op: &Operation,
     event_type: EventType,
 ) -> Result<(), sqlx::Error> {
-    let store_id: i64 = sqlx::query_scalar("SELECT store_id FROM point_systems WHERE id = $1")
-        .bind(op.point_system_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let external_id = |key_id: Option<i64>| {
-        sqlx::query_scalar::<_, String>(
-            "SELECT sc.external_id FROM store_customers sc JOIN customers c ON c.id = sc.customer_id \
-             WHERE sc.store_id = $1 AND c.key_id = $2",
-        )
-        .bind(store_id)
-        .bind(key_id)
+    emit_operation_events(conn, std::slice::from_ref(op), event_type).await
+}
+
+/// Events per multi-row INSERT: well under the bind-parameter limits (SQLite 32766,
+/// PostgreSQL 65535) at two parameters a row.
+const ROWS_PER_STATEMENT: usize = 2000;
+
+/// [`emit_operation_event`] for many operations with a constant number of statements
+/// (per [`ROWS_PER_STATEMENT`] operations): a chain transaction carries up to hundreds,
+/// and a statement per operation held the write lock for as many round trips. Events are
+/// written in operation id order, so their ids increase with the operations' as before.
+pub async fn emit_operation_events(
+    conn: &mut AnyConnection,
+    ops: &[Operation],
+    event_type: EventType,
+) -> Result<(), sqlx::Error> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut ops: Vec<&Operation> = ops.iter().collect();
+    ops.sort_by_key(|op| op.id);
+    let point_systems: BTreeSet<i64> = ops.iter().map(|op| op.point_system_id).collect();
+    let stores: HashMap<i64, i64> = sqlx::query_as::<_, (i64, i64)>(&format!(
+        "SELECT id, store_id FROM point_systems WHERE id IN ({})",
+        id_list(point_systems.iter().copied())
+    ))
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let store_of = |op: &Operation| {
+        stores
+            .get(&op.point_system_id)
+            .copied()
+            .ok_or(sqlx::Error::RowNotFound)
     };
-    let from_customer = external_id(op.from_key_id)
-        .fetch_optional(&mut *conn)
+    let keys: BTreeSet<i64> = ops
+        .iter()
+        .flat_map(|op| [op.from_key_id, op.to_key_id])
+        .flatten()
+        .collect();
+    let mut external_ids: HashMap<(i64, i64), String> = HashMap::new();
+    if !keys.is_empty() {
+        let store_ids: BTreeSet<i64> = stores.values().copied().collect();
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+            "SELECT sc.store_id, c.key_id, sc.external_id \
+             FROM store_customers sc JOIN customers c ON c.id = sc.customer_id \
+             WHERE sc.store_id IN ({}) AND c.key_id IN ({})",
+            id_list(store_ids.iter().copied()),
+            id_list(keys.iter().copied())
+        ))
+        .persistent(false)
+        .fetch_all(&mut *conn)
         .await?;
-    let to_customer = external_id(op.to_key_id).fetch_optional(&mut *conn).await?;
-    let data =
-        json!({ "operation": op, "from_customer": from_customer, "to_customer": to_customer });
-    events::emit(conn, store_id, event_type, &data).await
+        for (store_id, key_id, external_id) in rows {
+            external_ids
+                .entry((store_id, key_id))
+                .or_insert(external_id);
+        }
+    }
+    let now = clock::now();
+    for chunk in ops.chunks(ROWS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for op in chunk {
+            let store_id = store_of(op)?;
+            let customer = |key_id: Option<i64>| {
+                key_id.and_then(|key_id| external_ids.get(&(store_id, key_id)).cloned())
+            };
+            let data = json!({
+                "operation": op,
+                "from_customer": customer(op.from_key_id),
+                "to_customer": customer(op.to_key_id),
+            });
+            let data =
+                serde_json::to_string(&data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            rows.push((store_id, data));
+        }
+        // $1 and $2 are shared by every row; each row adds its store and data.
+        let values = (0..rows.len())
+            .map(|n| format!("(${}, $1, ${}, $2)", 3 + 2 * n, 4 + 2 * n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("INSERT INTO events (store_id, event_type, data, created_at) VALUES {values}");
+        let mut query = sqlx::query(&sql)
+            .persistent(false)
+            .bind(event_type.as_str())
+            .bind(now);
+        for (store_id, data) in rows {
+            query = query.bind(store_id).bind(data);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Ids as SQL text for `IN (...)`: integers from the database, so nothing to escape, and
+/// no bind parameter per id (no limit to chunk for).
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    ids.into_iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 const OPEN_STATES: &str = "('queued', 'signed', 'broadcast')";
@@ -55,56 +138,100 @@ pub async fn confirm(
         .await
 }
 
-/// [`confirm`] inside the caller's transaction (the worker confirms a whole chain
-/// transaction's operations at once).
+/// [`confirm`] inside the caller's transaction.
 pub async fn confirm_in(
     tx: &mut AnyConnection,
     operation_id: i64,
     txid: &str,
     height: i64,
 ) -> Result<Operation, LedgerError> {
+    let mut confirmed = confirm_many_in(tx, &[operation_id], txid, height).await?;
+    Ok(confirmed.pop().expect("one operation confirmed"))
+}
+
+/// [`confirm_in`] for every operation of a chain transaction at once, with a constant
+/// number of statements whatever their number (a batched transaction carries hundreds,
+/// and a few statements per operation held the write lock, all of SQLite or the
+/// treasury's balance row on PostgreSQL, for thousands of round trips). All or nothing:
+/// an operation that is not open fails the call. Returns the operations in id order.
+pub async fn confirm_many_in(
+    tx: &mut AnyConnection,
+    operation_ids: &[i64],
+    txid: &str,
+    height: i64,
+) -> Result<Vec<Operation>, LedgerError> {
+    let Some(&first) = operation_ids.iter().min() else {
+        return Ok(Vec::new());
+    };
+    let ids = id_list(operation_ids.iter().copied());
     // Points already credited once (confirmed, then taken out by a reorganisation) are
     // spendable already: confirming again must not credit them twice.
-    let credited_before: Option<i64> =
-        sqlx::query_scalar("SELECT credited_at FROM operations WHERE id = $1")
-            .bind(operation_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-    let row = sqlx::query(&format!(
+    let credited_before: HashSet<i64> = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT id FROM operations WHERE id IN ({ids}) AND credited_at IS NOT NULL"
+    ))
+    .persistent(false)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let rows = sqlx::query(&format!(
         "UPDATE operations SET state = $1, txid = $2, height = $3, error = NULL, updated_at = $4, \
            credited_at = COALESCE(credited_at, $4) \
-         WHERE id = $5 AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
+         WHERE id IN ({ids}) AND state IN {OPEN_STATES} RETURNING {COLUMNS}"
     ))
+    .persistent(false)
     .bind(OperationState::Confirmed.as_str())
     .bind(txid)
     .bind(height)
     .bind(clock::now())
-    .bind(operation_id)
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let Some(row) = row else {
+    let mut ops = rows
+        .iter()
+        .map(Operation::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    ops.sort_by_key(|op| op.id);
+    let wanted: BTreeSet<i64> = operation_ids.iter().copied().collect();
+    if ops.len() != wanted.len() {
+        let done: HashSet<i64> = ops.iter().map(|op| op.id).collect();
+        let missing = wanted
+            .into_iter()
+            .find(|id| !done.contains(id))
+            .unwrap_or(first);
         return Err(LedgerError::InvalidTransition(
-            operation_id,
+            missing,
             "current state",
             "confirmed",
         ));
-    };
-    let op = Operation::from_row(&row)?;
-    let amount = op.amount as i64;
-    if let Some(from) = op.from_key_id {
-        balances::add(tx, from, op.point_system_id, 0, 0, -amount).await?;
     }
-    if let Some(to) = op.to_key_id {
-        let pending = if op.from_key_id.is_some() { -amount } else { 0 };
-        let available = if credited_before.is_some() { 0 } else { amount };
-        balances::add(tx, to, op.point_system_id, available, pending, amount).await?;
+    // Senders' rows change before recipients', as they did operation by operation and as
+    // a submission locks them (PostgreSQL): the same lock order cannot deadlock.
+    let mut senders = balances::Deltas::default();
+    let mut recipients = balances::Deltas::default();
+    for op in &ops {
+        let amount = op.amount as i64;
+        if let Some(from) = op.from_key_id {
+            senders.add(from, op.point_system_id, 0, 0, -amount);
+        }
+        if let Some(to) = op.to_key_id {
+            let pending = if op.from_key_id.is_some() { -amount } else { 0 };
+            let available = if credited_before.contains(&op.id) {
+                0
+            } else {
+                amount
+            };
+            recipients.add(to, op.point_system_id, available, pending, amount);
+        }
     }
-    if op.kind == super::OperationKind::SecondaryIssue && credited_before.is_none() {
-        super::secondary_issue::grow_supply(tx, &op).await?;
+    senders.apply(tx).await?;
+    recipients.apply(tx).await?;
+    for op in &ops {
+        if op.kind == super::OperationKind::SecondaryIssue && !credited_before.contains(&op.id) {
+            super::secondary_issue::grow_supply(tx, op).await?;
+        }
     }
-    emit_operation_event(tx, &op, EventType::OperationConfirmed).await?;
-    Ok(op)
+    emit_operation_events(tx, &ops, EventType::OperationConfirmed).await?;
+    Ok(ops)
 }
 
 /// A reorganisation took the operation's transaction out of the chain: it is in flight
