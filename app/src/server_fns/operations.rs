@@ -138,16 +138,22 @@ pub async fn query_operations(
     let since = parse_date(from).map_or(i64::MIN, |day| day * 86_400);
     let until = parse_date(to).map_or(i64::MAX, |day| (day + 1) * 86_400);
     let rows = sqlx::query(
+        // The page first (newest operations of the store's point system, walked backwards
+        // on the index (point_system_id, id)), then the customers' names of just those
+        // rows: PostgreSQL joined every operation of the store before sorting and cutting.
         "SELECT o.id, o.created_at, o.kind, o.amount, o.from_key_id, fsc.external_id, o.to_key_id, tsc.external_id, \
            o.to_address, o.state, o.txid, o.height, o.reason, o.error, p.treasury_key_id \
-         FROM operations o JOIN point_systems p ON p.id = o.point_system_id \
+         FROM (SELECT * FROM operations \
+               WHERE point_system_id = (SELECT id FROM point_systems WHERE store_id = $1) \
+                 AND ($2 = '' OR kind = $2) AND ($3 = '' OR state = $3) \
+                 AND created_at >= $4 AND created_at < $5 \
+               ORDER BY id DESC LIMIT $6) o \
+         JOIN point_systems p ON p.id = o.point_system_id \
          LEFT JOIN customers fc ON fc.key_id = o.from_key_id \
          LEFT JOIN store_customers fsc ON fsc.customer_id = fc.id AND fsc.store_id = p.store_id \
          LEFT JOIN customers tc ON tc.key_id = o.to_key_id \
          LEFT JOIN store_customers tsc ON tsc.customer_id = tc.id AND tsc.store_id = p.store_id \
-         WHERE p.store_id = $1 AND ($2 = '' OR o.kind = $2) AND ($3 = '' OR o.state = $3) \
-           AND o.created_at >= $4 AND o.created_at < $5 \
-         ORDER BY o.id DESC LIMIT $6",
+         ORDER BY o.id DESC",
     )
     .bind(store_id)
     .bind(kind)
