@@ -150,20 +150,31 @@ fn status_view(p: PointSystemView, depth: Option<u64>, required: u64) -> impl In
 fn register_form(store_id: i64, register: ServerAction<RegisterPointSystem>) -> impl IntoView {
     let error = form_error(register);
     // Live check of the symbol while it is typed (MVS rules, then whether it is taken).
-    let check = Action::new(move |symbol: &String| {
-        let symbol = symbol.clone();
-        async move {
-            if symbol.is_empty() {
+    // Each keystroke asks the server and the answers can arrive in any order: an answer is
+    // kept only if the field still holds the text it was asked about, so neither an older
+    // answer (a valid prefix hiding the error of the whole symbol) nor a missing one can
+    // stand for what is typed. A submission's own answer replaces the live one.
+    let typed = StoredValue::new(String::new());
+    let live = RwSignal::new(None);
+    Effect::new(move |_| {
+        register.version().track();
+        live.set(None);
+    });
+    let on_input = move |ev| {
+        let symbol = event_target_value(&ev);
+        typed.set_value(symbol.clone());
+        leptos::task::spawn_local(async move {
+            let verdict = if symbol.is_empty() {
                 None
             } else {
-                check_symbol(store_id, symbol).await.ok().flatten()
+                check_symbol(store_id, symbol.clone()).await.ok().flatten()
+            };
+            if typed.with_value(|now| *now == symbol) {
+                live.set(Some(verdict));
             }
-        }
-    });
-    let symbol_error = Signal::derive(move || match check.value().get() {
-        Some(live) => live,
-        None => error.get(),
-    });
+        });
+    };
+    let symbol_error = Signal::derive(move || live.get().unwrap_or_else(|| error.get()));
     view! {
         <p data-testid="no-point-system">"This store has no point system yet. Register its points as an MST token on the MVS chain."</p>
         <h2>"Register the point system"</h2>
@@ -172,7 +183,7 @@ fn register_form(store_id: i64, register: ServerAction<RegisterPointSystem>) -> 
             <input type="hidden" name="store_id" value=store_id/>
             <label>"Symbol (3 to 63 capital letters, digits and dots, e.g. SHOP.POINTS)"
                 <input type="text" name="symbol" maxlength="63" required autocomplete="off"
-                    on:input=move |ev| { check.dispatch(event_target_value(&ev)); }/>
+                    on:input=on_input/>
             </label>
             <FieldError error=symbol_error field="symbol"/>
             <label>"Name" <input type="text" name="name" maxlength="80" required/></label>
