@@ -47,14 +47,17 @@ pub struct Args {
     /// Databases to measure.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     databases: Vec<String>,
-    /// Concurrency levels of the award load.
-    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    /// Concurrency levels of the award load (a platform serving many shops sees hundreds
+    /// of concurrent API calls at its peaks).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
     levels: Vec<usize>,
-    /// Awards (and baseline inserts) per concurrency level.
-    #[arg(long, default_value_t = 2000)]
+    /// Awards (and baseline inserts) per concurrency level: enough that the worker's
+    /// rounds (every 500 ms) fall inside each measurement, not by chance in some.
+    #[arg(long, default_value_t = 10000)]
     requests: usize,
-    /// Awards fired for the settlement measurement.
-    #[arg(long, default_value_t = 6000)]
+    /// Awards fired for the settlement measurement: several seconds of them, so the rate
+    /// is not mostly the fixed tail after the last one (a batch window and a block).
+    #[arg(long, default_value_t = 12000)]
     settle: usize,
     /// Customers the awards are spread over.
     #[arg(long, default_value_t = 500)]
@@ -167,10 +170,10 @@ async fn measure(
     run.rss_idle_kib = server::proc_kib(server.pid, "VmRSS");
 
     for &concurrency in &args.levels {
-        settle::wait_drained(&db).await?;
+        settle::wait_settled(&db).await?;
         rss.phase("baseline");
         let baseline = load::baseline(url, SERVER_POOL, args.requests, concurrency).await?;
-        settle::wait_drained(&db).await?;
+        settle::wait_settled(&db).await?;
         rss.phase("awards");
         let awards = load::awards(
             client.clone(),
@@ -195,32 +198,38 @@ async fn measure(
     }
     run.rss_awards_kib = rss.median("awards");
 
-    settle::wait_drained(&db).await?;
+    settle::wait_settled(&db).await?;
     rss.phase("settle");
     run.settlement =
         Some(settle::settlement(&db, &client, &server.base, &fixture, args.settle, 64).await?);
     rss.phase("idle");
     run.rss_settle_kib = rss.median("settle");
 
-    for (label, path) in [
-        ("dashboard (store list)", "/dashboard".to_owned()),
+    let operator = fixture.cookie.as_str();
+    let customer = fixture.wallet_cookie.as_str();
+    for (label, path, cookie) in [
+        ("dashboard (store list)", "/dashboard".to_owned(), operator),
         (
             "customers page",
             format!("/dashboard/stores/{}/customers", fixture.store_id),
+            operator,
         ),
         (
             "operations page",
             format!("/dashboard/stores/{}/operations", fixture.store_id),
+            operator,
         ),
         (
             "points page",
             format!("/dashboard/stores/{}/points", fixture.store_id),
+            operator,
         ),
-        ("wallet page (signed out)", "/wallet".to_owned()),
-        ("public points page", "/points/BENCH.POINTS".to_owned()),
+        ("wallet page (signed in)", "/wallet".to_owned(), customer),
+        ("wallet page (signed out)", "/wallet".to_owned(), ""),
+        ("public points page", "/points/BENCH.POINTS".to_owned(), ""),
     ] {
         let url = format!("{}{path}", server.base);
-        let measured = load::render(&client, &url, &fixture.cookie, args.renders).await?;
+        let measured = load::render(&client, &url, cookie, args.renders).await?;
         run.renders.push((label.to_owned(), path, measured));
     }
     run.rss_peak_kib = server::proc_kib(server.pid, "VmHWM");

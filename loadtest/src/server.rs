@@ -41,7 +41,11 @@ impl Server {
             .args(["--devnet-block-interval", "2s"])
             .args(["--required-confirmations", "1"])
             .args(["--batch-window", "500ms"])
-            .env("RUST_LOG", "warn")
+            // Quiet by default (logging is work too); BENCH_SERVER_LOG=info shows the worker's steps.
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -38,20 +38,22 @@ impl Settlement {
     }
 }
 
-/// Waits until the worker has taken every queued operation, so one measurement does not
-/// compete with the signing of the previous one's operations.
-pub async fn wait_drained(db: &Database) -> anyhow::Result<()> {
+/// Waits until the worker has settled every operation (none queued, signed or broadcast),
+/// so each measurement starts on a quiet server: the worker's broadcasts, confirmations and
+/// webhook fan-out of the previous measurement's operations would otherwise run into it.
+pub async fn wait_settled(db: &Database) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let queued: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE state = 'queued'")
-                .fetch_one(db.pool())
-                .await?;
-        if queued == 0 {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM operations WHERE state IN ('queued', 'signed', 'broadcast')",
+        )
+        .fetch_one(db.pool())
+        .await?;
+        if open == 0 {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{queued} operations still queued after 300 s");
+            bail!("{open} operations still open after 300 s");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

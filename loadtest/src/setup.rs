@@ -33,6 +33,8 @@ pub struct Fixture {
     pub api_key: String,
     pub customers: Arc<Vec<String>>,
     pub cookie: String,
+    /// A signed-in wallet session of the first customer (who receives awards in turn).
+    pub wallet_cookie: String,
     /// Seconds from registering the point system to its confirmation on the chain.
     pub issue_seconds: f64,
 }
@@ -137,7 +139,24 @@ pub async fn prepare(
         .form(&[("email", EMAIL), ("password", PASSWORD)])
         .send()
         .await?;
-    let cookie = response
+    let cookie = session_cookie(&response)
+        .with_context(|| format!("log-in set no session cookie ({})", response.status()))?;
+
+    let wallet_cookie = wallet_cookie(client, base, data_dir, &ids[0]).await?;
+
+    Ok(Fixture {
+        store_id: store.id,
+        api_key,
+        customers: Arc::new(ids),
+        cookie,
+        wallet_cookie,
+        issue_seconds,
+    })
+}
+
+/// The session cookie a response set.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -145,13 +164,65 @@ pub async fn prepare(
         .find(|c| c.starts_with("pointmint_session="))
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
-        .with_context(|| format!("log-in set no session cookie ({})", response.status()))?;
+}
 
-    Ok(Fixture {
-        store_id: store.id,
-        api_key,
-        customers: Arc::new(ids),
-        cookie,
-        issue_seconds,
+/// Signs a customer in the way a customer does: with the link of the welcome mail the
+/// server wrote to its outbox (no SMTP configured) when the store created the customer.
+async fn wallet_cookie(
+    client: &reqwest::Client,
+    base: &str,
+    data_dir: &Path,
+    external_id: &str,
+) -> anyhow::Result<String> {
+    let recipient = format!("To: {external_id}@example.com");
+    let started = Instant::now();
+    let token = loop {
+        if let Some(token) = outbox_token(&data_dir.join("outbox"), &recipient)? {
+            break token;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("no welcome mail for {external_id} in the outbox");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let response = client
+        .post(format!("{base}/fn/wallet_sign_in"))
+        .header("accept", "text/html")
+        .form(&[("token", token.as_str())])
+        .send()
+        .await?;
+    session_cookie(&response).with_context(|| {
+        format!(
+            "wallet sign-in set no session cookie ({})",
+            response.status()
+        )
     })
+}
+
+/// The sign-in token of the mail to `recipient` in `outbox`, if it was written yet.
+fn outbox_token(outbox: &Path, recipient: &str) -> anyhow::Result<Option<String>> {
+    let Ok(dir) = std::fs::read_dir(outbox) else {
+        return Ok(None);
+    };
+    for entry in dir {
+        let raw = std::fs::read_to_string(entry?.path())?;
+        if !raw.lines().any(|l| l == recipient) {
+            continue;
+        }
+        // Quoted-printable: soft line breaks go, `=3D` is `=`.
+        let text = raw
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        let token = text.split("/wallet/sign-in?token=").nth(1).map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_hexdigit)
+                .collect::<String>()
+        });
+        return match token {
+            Some(token) if token.len() == 64 => Ok(Some(token)),
+            _ => bail!("the mail to {recipient} holds no sign-in link"),
+        };
+    }
+    Ok(None)
 }
