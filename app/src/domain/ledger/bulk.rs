@@ -1,6 +1,7 @@
 //! A whole batch of submissions written with three statements, whatever its size: one
 //! debit of every sender, one upsert of every recipient's incoming points, one insert of
-//! every operation. On SQLite the three travel as ONE multi-statement query.
+//! every operation. On SQLite the three travel as ONE multi-statement query; on PostgreSQL
+//! they are ONE statement, committed on its own.
 //!
 //! Why: the profile of the award path showed that a write costs its number of
 //! statements, not their work. sqlx hands every SQLite statement to the connection's own
@@ -13,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use sqlx::{any::AnyArguments, AnyConnection, Arguments, Either, Row};
+use sqlx::{any::AnyArguments, AnyConnection, Arguments, Either};
 
 use super::{
     operation::COLUMNS,
@@ -84,8 +85,9 @@ pub(super) enum Bulk {
     NotWritten,
 }
 
-/// Writes `batch` in one write transaction of its own. `Err` only when `COMMIT` failed:
-/// its outcome may be unknown, so the batch must not be tried again.
+/// Writes `batch` in one write transaction of its own. `Err` only when the write may have
+/// committed (a failed `COMMIT`, a connection lost during the single statement): its
+/// outcome is unknown, so the batch must not be tried again.
 pub(super) async fn write(
     db: &Database,
     batch: &[(&NewOperation, String)],
@@ -189,23 +191,23 @@ async fn roll_back_or_close(mut conn: sqlx::pool::PoolConnection<sqlx::Any>) {
     }
 }
 
-/// PostgreSQL: the three statements as one (data-modifying `WITH`), or one at a time when a
-/// row is both debited and credited (an award and a redemption of one treasury in one
-/// batch): PostgreSQL does not define which change wins when one statement changes a row
-/// twice. A refused debit is seen in the counts before `COMMIT`.
+/// PostgreSQL: the three statements as ONE statement run on its own, or as three in a
+/// transaction when a row is both debited and credited (an award and a redemption of one
+/// treasury in one batch): PostgreSQL does not define which change wins when one
+/// statement changes a row twice.
 async fn write_postgres(
     db: &Database,
     batch: &[(&NewOperation, String)],
     debits: &Totals,
     credits: &Totals,
 ) -> Result<Bulk, sqlx::Error> {
+    if debits.keys().all(|key| !credits.contains_key(key)) {
+        return one_statement(db, batch, debits, credits).await;
+    }
     let Ok(mut tx) = db.begin_write().await else {
         return Ok(Bulk::NotWritten);
     };
     let written: Result<Option<Vec<Operation>>, sqlx::Error> = async {
-        if debits.keys().all(|key| !credits.contains_key(key)) {
-            return one_statement(&mut tx, batch, debits, credits).await;
-        }
         let debited = execute(&mut tx, |sql| debit_sql(sql, debits)).await?;
         if debited != debits.len() as u64 {
             return Ok(None);
@@ -241,6 +243,60 @@ async fn write_postgres(
     Ok(Bulk::Written(ops))
 }
 
+/// Debit, credit and insert as ONE statement (data-modifying `WITH`), committed on its
+/// own: PostgreSQL keeps all of a statement or none of it, so it needs no `BEGIN` and
+/// `COMMIT` around it. One round trip instead of three, and the treasury's balance row is
+/// locked only while the server runs it, not across the round trips to `COMMIT`.
+///
+/// A sender that cannot pay (or a point system not confirmed) leaves its row unchanged;
+/// the statement's guard then divides by zero, which fails the whole statement, so the
+/// other parts are not kept either.
+async fn one_statement(
+    db: &Database,
+    batch: &[(&NewOperation, String)],
+    debits: &Totals,
+    credits: &Totals,
+) -> Result<Bulk, sqlx::Error> {
+    let mut sql = Sql::new(Dialect::Postgres);
+    sql.text.push_str("WITH debited AS (");
+    debit_sql(&mut sql, debits);
+    sql.text.push_str(" RETURNING 1), credited AS (");
+    credit_sql(&mut sql, credits);
+    sql.text.push_str("), inserted AS (");
+    insert_sql(&mut sql, batch);
+    let senders = sql.bind(debits.len() as i64);
+    sql.text.push_str(&format!(
+        ") SELECT inserted.*, 1 / ((SELECT COUNT(*) FROM debited) = {senders})::int AS every_sender_paid \
+         FROM inserted"
+    ));
+    let Ok(mut conn) = db.pool().acquire().await else {
+        return Ok(Bulk::NotWritten);
+    };
+    match sqlx::query_with(&sql.text, sql.args)
+        .fetch_all(&mut *conn)
+        .await
+    {
+        // Committed: from here on the batch must never be written again, so a row that
+        // does not match its request is an error for every caller, not a retry.
+        Ok(rows) if rows.len() == batch.len() => {
+            operations_in_batch_order(&rows, batch).map(Bulk::Written)
+        }
+        Ok(rows) => Err(sqlx::Error::Protocol(format!(
+            "a bulk insert of {} operations returned {} rows",
+            batch.len(),
+            rows.len()
+        ))),
+        // The server refused the statement (the guard, an idempotency key seen before, a
+        // lock timeout): nothing of it was kept.
+        Err(sqlx::Error::Database(error)) => {
+            tracing::debug!(%error, "bulk write refused; writing item by item");
+            Ok(Bulk::NotWritten)
+        }
+        // The connection failed: the statement may or may not have committed.
+        Err(error) => Err(error),
+    }
+}
+
 /// Runs a multi-statement SQLite script in one hop; the rows changed by each statement
 /// and the rows returned. It stops at the first statement that fails.
 ///
@@ -262,42 +318,6 @@ async fn run_script(
         }
     }
     Ok((changed, rows))
-}
-
-/// Debit, credit and insert as ONE statement: one round trip instead of three. Every
-/// sub-statement runs to completion; the counts of debited and credited rows come back
-/// with each operation, and the caller rolls back when they fall short.
-async fn one_statement(
-    tx: &mut AnyConnection,
-    batch: &[(&NewOperation, String)],
-    debits: &Totals,
-    credits: &Totals,
-) -> Result<Option<Vec<Operation>>, sqlx::Error> {
-    let mut sql = Sql::new(Dialect::Postgres);
-    sql.text.push_str("WITH debited AS (");
-    debit_sql(&mut sql, debits);
-    sql.text.push_str(" RETURNING 1), credited AS (");
-    credit_sql(&mut sql, credits);
-    sql.text.push_str(" RETURNING 1), inserted AS (");
-    insert_sql(&mut sql, batch);
-    sql.text.push_str(
-        ") SELECT (SELECT COUNT(*) FROM debited) AS debited_rows, \
-           (SELECT COUNT(*) FROM credited) AS credited_rows, inserted.* FROM inserted",
-    );
-    let rows = sqlx::query_with(&sql.text, sql.args)
-        .fetch_all(&mut *tx)
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let debited: i64 = first.try_get("debited_rows")?;
-    let credited: i64 = first.try_get("credited_rows")?;
-    if (debited as usize, credited as usize, rows.len())
-        != (debits.len(), credits.len(), batch.len())
-    {
-        return Ok(None);
-    }
-    operations_in_batch_order(&rows, batch).map(Some)
 }
 
 async fn execute(tx: &mut AnyConnection, build: impl FnOnce(&mut Sql)) -> Result<u64, sqlx::Error> {

@@ -105,8 +105,8 @@ async fn write_batch(db: &Database, batch: Vec<Job>) {
 /// The common case first: the whole batch with a fixed number of statements
 /// ([`bulk`]). The batch comes back to be written item by item when bulk does not apply,
 /// or did not write it (an item would be refused, a statement failed: rolled back before
-/// `COMMIT`). A failed `COMMIT` is not retried (its outcome may be unknown): every caller
-/// gets an error.
+/// `COMMIT`, or a single statement the server refused). A write whose outcome is unknown
+/// (a failed `COMMIT`, a lost connection) is not retried: every caller gets an error.
 async fn write_in_bulk(db: &Database, batch: Vec<Job>) -> Result<(), Vec<Job>> {
     let checked: Option<Vec<_>> = batch
         .iter()
