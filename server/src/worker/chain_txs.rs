@@ -52,9 +52,11 @@ pub struct ChainTx {
     pub purpose: String,
     pub point_system_id: Option<i64>,
     pub attempts: i64,
+    /// The block it was last seen in; `None` while in the pool (or not yet looked up).
+    pub height: Option<i64>,
 }
 
-const COLUMNS: &str = "id, txid, raw_hex, purpose, point_system_id, attempts";
+const COLUMNS: &str = "id, txid, raw_hex, purpose, point_system_id, attempts, height";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<ChainTx, sqlx::Error> {
     Ok(ChainTx {
@@ -64,6 +66,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ChainTx, sqlx::Error> {
         purpose: row.try_get(3)?,
         point_system_id: row.try_get(4)?,
         attempts: row.try_get(5)?,
+        height: row.try_get(6)?,
     })
 }
 
@@ -260,12 +263,19 @@ async fn release_inputs_and_list_open_operations(
     .await
 }
 
-/// The transaction is in a block at `height`: record it so pages can show n/N.
+/// The transaction is in a block at `height` (`None`: in the pool): record it so pages
+/// can show n/N. Nothing is written when the stored height is already that: the worker
+/// looks at every transaction in flight every round, and rewriting the same height of a
+/// pooled transaction's operations (hundreds of rows each) every round held the write
+/// lock for most of a settlement.
 pub async fn record_height(
     db: &Database,
     chain_tx: &ChainTx,
     height: Option<i64>,
 ) -> Result<(), sqlx::Error> {
+    if chain_tx.height == height {
+        return Ok(());
+    }
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE chain_txs SET height = $1, updated_at = $2 WHERE id = $3")
         .bind(height)
@@ -331,13 +341,18 @@ pub async fn recently_confirmed(
     since_height: i64,
 ) -> Result<Vec<(ChainTx, i64)>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS}, height FROM chain_txs WHERE state = 'confirmed' AND height >= $1 ORDER BY id DESC LIMIT 1000"
+        "SELECT {COLUMNS} FROM chain_txs WHERE state = 'confirmed' AND height >= $1 ORDER BY id DESC LIMIT 1000"
     ))
     .bind(since_height)
     .fetch_all(db.pool())
     .await?;
     rows.iter()
-        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>(6)?)))
+        .map(|row| {
+            let chain_tx = from_row(row)?;
+            // `height >= $1` selected only rows with a height.
+            let height = chain_tx.height.unwrap_or_default();
+            Ok((chain_tx, height))
+        })
         .collect()
 }
 
