@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{Amount, LedgerError};
-use crate::domain::db::Database;
+use crate::domain::db::{bound_sql::BoundSql, Database};
 
 /// Points one address holds of one point system.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,64 +151,72 @@ impl Deltas {
             .into_iter()
             .partition(|(_, deltas)| deltas.iter().all(|d| *d >= 0));
         for chunk in decreases.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = BoundSql::for_connection(conn);
             // Typed, so PostgreSQL need not guess the VALUES' column types (SQLite reads the
             // same CASTs); VALUES columns are called column1.. in both.
-            let values = values_rows(chunk.len(), "CAST(${} AS BIGINT)");
-            let sql = format!(
+            let values = values_rows(&mut sql, chunk, |p| format!("CAST({p} AS BIGINT)"));
+            sql.push(&format!(
                 "UPDATE balances SET available = balances.available + d.column3, \
                    pending_in = balances.pending_in + d.column4, \
                    confirmed = balances.confirmed + d.column5 \
                  FROM (VALUES {values}) AS d \
                  WHERE balances.key_id = d.column1 AND balances.point_system_id = d.column2"
-            );
-            check_all_changed(execute(conn, &sql, chunk).await?, chunk.len())?;
+            ));
+            check_all_changed(execute(conn, &mut sql).await?, chunk.len())?;
         }
         for chunk in increases.chunks(ROWS_PER_STATEMENT) {
-            let values = values_rows(chunk.len(), "${}");
-            let sql = format!(
+            let mut sql = BoundSql::for_connection(conn);
+            let values = values_rows(&mut sql, chunk, |p| p);
+            sql.push(&format!(
                 "INSERT INTO balances (key_id, point_system_id, available, pending_in, confirmed) \
                  VALUES {values} \
                  ON CONFLICT (key_id, point_system_id) DO UPDATE SET \
                    available = balances.available + excluded.available, \
                    pending_in = balances.pending_in + excluded.pending_in, \
                    confirmed = balances.confirmed + excluded.confirmed"
-            );
-            check_all_changed(execute(conn, &sql, chunk).await?, chunk.len())?;
+            ));
+            check_all_changed(execute(conn, &mut sql).await?, chunk.len())?;
         }
         Ok(())
     }
 }
 
-/// `rows` VALUES rows of five placeholders each, `$1` onwards, each written as `pattern`.
-fn values_rows(rows: usize, pattern: &str) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells = (1..=5)
-                .map(|col| pattern.replace("{}", &(row * 5 + col).to_string()))
+/// The VALUES rows of `rows` (key, point system and the three deltas), bound in `sql`;
+/// each placeholder written as `cell` makes it.
+fn values_rows(
+    sql: &mut BoundSql,
+    rows: &[((i64, i64), [i64; 3])],
+    cell: impl Fn(String) -> String,
+) -> String {
+    rows.iter()
+        .map(
+            |((key_id, point_system_id), [available, pending_in, confirmed])| {
+                let cells = [
+                    *key_id,
+                    *point_system_id,
+                    *available,
+                    *pending_in,
+                    *confirmed,
+                ]
+                .into_iter()
+                .map(|value| cell(sql.bind(value)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            format!("({cells})")
-        })
+                format!("({cells})")
+            },
+        )
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-async fn execute(
-    conn: &mut AnyConnection,
-    sql: &str,
-    rows: &[((i64, i64), [i64; 3])],
-) -> Result<u64, sqlx::Error> {
+async fn execute(conn: &mut AnyConnection, sql: &mut BoundSql) -> Result<u64, sqlx::Error> {
     // The text changes with the number of rows: not worth a prepared-statement cache slot.
-    let mut query = sqlx::query(sql).persistent(false);
-    for ((key_id, point_system_id), [available, pending_in, confirmed]) in rows {
-        query = query
-            .bind(*key_id)
-            .bind(*point_system_id)
-            .bind(*available)
-            .bind(*pending_in)
-            .bind(*confirmed);
-    }
-    Ok(query.execute(&mut *conn).await?.rows_affected())
+    Ok(sql
+        .query()
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 fn check_all_changed(changed: u64, rows: usize) -> Result<(), sqlx::Error> {

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use sqlx::{any::AnyArguments, AnyConnection, Arguments, Either};
+use sqlx::{AnyConnection, Either};
 
 use super::{
     operation::COLUMNS,
@@ -23,46 +23,8 @@ use super::{
 };
 use crate::domain::{
     clock,
-    db::{Database, Dialect},
+    db::{bound_sql::BoundSql, Database, Dialect},
 };
-
-/// SQL text and its bind values, built together so placeholders and values cannot drift
-/// apart: a value is bound where its placeholder is written, in text order.
-///
-/// SQLite gets anonymous `?` placeholders: SQLite looks every named one (`$7`) up in a
-/// list, once when it parses the statement and once per bind (sqlx asks each parameter's
-/// name), which made a 64-row insert of 13 columns cost a quadratic number of string
-/// comparisons (6 % of the server's CPU in the award profile). PostgreSQL needs `$N`.
-struct Sql {
-    text: String,
-    args: AnyArguments<'static>,
-    count: usize,
-    dialect: Dialect,
-}
-
-impl Sql {
-    fn new(dialect: Dialect) -> Self {
-        Self {
-            text: String::new(),
-            args: AnyArguments::default(),
-            count: 0,
-            dialect,
-        }
-    }
-
-    fn bind<T>(&mut self, value: T) -> String
-    where
-        T: sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any> + 'static,
-    {
-        // Encoding integers, strings and NULLs for the Any driver does not fail.
-        self.args.add(value).expect("encode a bind value");
-        self.count += 1;
-        match self.dialect {
-            Dialect::Sqlite => "?".to_owned(),
-            Dialect::Postgres => format!("${}", self.count),
-        }
-    }
-}
 
 /// Whether the batch may be written in bulk: points go to custodial addresses only (an
 /// outside address needs a network check per item). Everything else that could refuse
@@ -135,7 +97,7 @@ async fn write_sqlite(
     let Ok(mut conn) = db.pool().acquire().await else {
         return Ok(Bulk::NotWritten);
     };
-    let mut sql = Sql::new(Dialect::Sqlite);
+    let mut sql = BoundSql::new(Dialect::Sqlite);
     sql.text.push_str("BEGIN IMMEDIATE;\n");
     debit_sql(&mut sql, debits);
     sql.text.push_str(";\n");
@@ -216,7 +178,7 @@ async fn write_postgres(
         if credited != credits.len() as u64 {
             return Ok(None);
         }
-        let mut sql = Sql::new(Dialect::Postgres);
+        let mut sql = BoundSql::new(Dialect::Postgres);
         insert_sql(&mut sql, batch);
         let rows = sqlx::query_with(&sql.text, sql.args)
             .fetch_all(&mut *tx)
@@ -257,7 +219,7 @@ async fn one_statement(
     debits: &Totals,
     credits: &Totals,
 ) -> Result<Bulk, sqlx::Error> {
-    let mut sql = Sql::new(Dialect::Postgres);
+    let mut sql = BoundSql::new(Dialect::Postgres);
     sql.text.push_str("WITH debited AS (");
     debit_sql(&mut sql, debits);
     sql.text.push_str(" RETURNING 1), credited AS (");
@@ -306,7 +268,7 @@ async fn one_statement(
 #[allow(deprecated)]
 async fn run_script(
     conn: &mut AnyConnection,
-    sql: Sql,
+    sql: BoundSql,
 ) -> Result<(Vec<u64>, Vec<sqlx::any::AnyRow>), sqlx::Error> {
     let mut changed = Vec::with_capacity(4);
     let mut rows = Vec::new();
@@ -320,8 +282,11 @@ async fn run_script(
     Ok((changed, rows))
 }
 
-async fn execute(tx: &mut AnyConnection, build: impl FnOnce(&mut Sql)) -> Result<u64, sqlx::Error> {
-    let mut sql = Sql::new(Dialect::Postgres);
+async fn execute(
+    tx: &mut AnyConnection,
+    build: impl FnOnce(&mut BoundSql),
+) -> Result<u64, sqlx::Error> {
+    let mut sql = BoundSql::new(Dialect::Postgres);
     build(&mut sql);
     Ok(sqlx::query_with(&sql.text, sql.args)
         .execute(tx)
@@ -332,7 +297,7 @@ async fn execute(tx: &mut AnyConnection, build: impl FnOnce(&mut Sql)) -> Result
 /// Takes each sender's total when it has it and the point system is confirmed (the same
 /// conditions as a single submission's debit); a sender that cannot pay is not changed,
 /// so the count of changed rows tells.
-fn debit_sql(sql: &mut Sql, debits: &BTreeMap<(i64, i64), i64>) {
+fn debit_sql(sql: &mut BoundSql, debits: &BTreeMap<(i64, i64), i64>) {
     let mut values = Vec::with_capacity(debits.len());
     for (&(key_id, point_system_id), &amount) in debits {
         values.push(format!(
@@ -355,7 +320,7 @@ fn debit_sql(sql: &mut Sql, debits: &BTreeMap<(i64, i64), i64>) {
 }
 
 /// Points on their way to each recipient (an upsert: a first award creates the row).
-fn credit_sql(sql: &mut Sql, credits: &BTreeMap<(i64, i64), i64>) {
+fn credit_sql(sql: &mut BoundSql, credits: &BTreeMap<(i64, i64), i64>) {
     let mut values = Vec::with_capacity(credits.len());
     for (&(key_id, point_system_id), &amount) in credits {
         values.push(format!(
@@ -373,7 +338,7 @@ fn credit_sql(sql: &mut Sql, credits: &BTreeMap<(i64, i64), i64>) {
 }
 
 /// The operations, queued, in batch order; `RETURNING` gives them back.
-fn insert_sql(sql: &mut Sql, batch: &[(&NewOperation, String)]) {
+fn insert_sql(sql: &mut BoundSql, batch: &[(&NewOperation, String)]) {
     let now = clock::now();
     let mut values = Vec::with_capacity(batch.len());
     for (request, fingerprint) in batch {
@@ -445,11 +410,7 @@ pub(super) async fn insert_one(
     request: &NewOperation,
     fingerprint: &str,
 ) -> Result<Operation, sqlx::Error> {
-    let dialect = match conn.backend_name() {
-        "SQLite" => Dialect::Sqlite,
-        _ => Dialect::Postgres,
-    };
-    let mut sql = Sql::new(dialect);
+    let mut sql = BoundSql::for_connection(conn);
     insert_sql(&mut sql, &[(request, fingerprint.to_owned())]);
     let row = sqlx::query_with(&sql.text, sql.args)
         .fetch_one(conn)
