@@ -132,37 +132,52 @@ pub async fn query_operations(
     to: &str,
     limit: i64,
 ) -> Result<Vec<OperationRow>, AppError> {
+    use crate::domain::db::bound_sql::BoundSql;
     use sqlx::Row;
     let kind = known(kind, &KINDS);
     let state = known(state, &STATES);
-    let since = parse_date(from).map_or(i64::MIN, |day| day * 86_400);
-    let until = parse_date(to).map_or(i64::MAX, |day| (day + 1) * 86_400);
-    let rows = sqlx::query(
-        // The page first (newest operations of the store's point system, walked backwards
-        // on the index (point_system_id, id)), then the customers' names of just those
-        // rows: PostgreSQL joined every operation of the store before sorting and cutting.
+    // Only the filters that are set go into the statement: a condition that holds for
+    // every row (`$2 = '' OR kind = $2`, a date range from i64::MIN to i64::MAX) still
+    // lowers PostgreSQL's row estimate, and on a table that grew since its statistics
+    // were taken it then sorted every operation of the store (58 ms at 66,000) instead of
+    // walking the index (point_system_id, id) backwards (0.2 ms).
+    // Bound in the order the placeholders appear (SQLite's are anonymous).
+    let mut sql = BoundSql::new(db.dialect());
+    let store = sql.bind(store_id);
+    let mut filters = String::new();
+    if !kind.is_empty() {
+        filters.push_str(&format!(" AND kind = {}", sql.bind(kind)));
+    }
+    if !state.is_empty() {
+        filters.push_str(&format!(" AND state = {}", sql.bind(state)));
+    }
+    if let Some(day) = parse_date(from) {
+        filters.push_str(&format!(" AND created_at >= {}", sql.bind(day * 86_400)));
+    }
+    if let Some(day) = parse_date(to) {
+        filters.push_str(&format!(
+            " AND created_at < {}",
+            sql.bind((day + 1) * 86_400)
+        ));
+    }
+    let limit = sql.bind(limit);
+    // The page first (newest operations of the store's point system), then the customers'
+    // names of just those rows: PostgreSQL joined every operation of the store before
+    // sorting and cutting.
+    sql.push(&format!(
         "SELECT o.id, o.created_at, o.kind, o.amount, o.from_key_id, fsc.external_id, o.to_key_id, tsc.external_id, \
            o.to_address, o.state, o.txid, o.height, o.reason, o.error, p.treasury_key_id \
          FROM (SELECT * FROM operations \
-               WHERE point_system_id = (SELECT id FROM point_systems WHERE store_id = $1) \
-                 AND ($2 = '' OR kind = $2) AND ($3 = '' OR state = $3) \
-                 AND created_at >= $4 AND created_at < $5 \
-               ORDER BY id DESC LIMIT $6) o \
+               WHERE point_system_id = (SELECT id FROM point_systems WHERE store_id = {store}){filters} \
+               ORDER BY id DESC LIMIT {limit}) o \
          JOIN point_systems p ON p.id = o.point_system_id \
          LEFT JOIN customers fc ON fc.key_id = o.from_key_id \
          LEFT JOIN store_customers fsc ON fsc.customer_id = fc.id AND fsc.store_id = p.store_id \
          LEFT JOIN customers tc ON tc.key_id = o.to_key_id \
          LEFT JOIN store_customers tsc ON tsc.customer_id = tc.id AND tsc.store_id = p.store_id \
-         ORDER BY o.id DESC",
-    )
-    .bind(store_id)
-    .bind(kind)
-    .bind(state)
-    .bind(since)
-    .bind(until)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
+         ORDER BY o.id DESC"
+    ));
+    let rows = sql.query().fetch_all(db.pool()).await?;
     rows.iter()
         .map(|r| {
             let treasury: i64 = r.try_get(14)?;

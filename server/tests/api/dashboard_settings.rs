@@ -554,6 +554,26 @@ async fn each_store_confirms_at_its_own_depth_and_its_pages_count_what_is_confir
         .page(&format!("{list}.csv?kind=award&from={}", days(-1)))
         .await;
     assert_eq!(csv.trim().lines().count(), 4, "three awards: {csv}");
+    // Every filter at once: each condition binds its own value, in the statement's order.
+    let confirmed = csv
+        .trim()
+        .lines()
+        .skip(1)
+        .filter(|line| line.split(',').nth(6) == Some("confirmed"))
+        .count();
+    let (_, _, all_filters) = ann
+        .page(&format!(
+            "{list}.csv?kind=award&state=confirmed&from={}&to={}",
+            days(-1),
+            days(0)
+        ))
+        .await;
+    assert_eq!(
+        all_filters.trim().lines().count(),
+        1 + confirmed,
+        "{all_filters}"
+    );
+    assert!(confirmed > 0, "{csv}");
 
     // A store's batch window holds its first operation back for the others: two awards a
     // second apart share one transaction.

@@ -5,7 +5,8 @@ use sqlx::{any::AnyArguments, AnyConnection, Arguments};
 use super::Dialect;
 
 /// SQL text and its bind values, built together so placeholders and values cannot drift
-/// apart: a value is bound where its placeholder is written, in text order.
+/// apart: a value is bound where its placeholder is written, in text order (SQLite's
+/// anonymous placeholders take the values in the order they were bound).
 ///
 /// SQLite gets anonymous `?` placeholders: SQLite looks every named one (`$7`) up in a
 /// list, once when it parses the statement and once per bind (sqlx asks each parameter's
