@@ -34,6 +34,7 @@ impl Browser {
             client: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(crate::helpers::REQUEST_TIMEOUT)
                 .build()
                 .unwrap(),
         }

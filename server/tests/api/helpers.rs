@@ -10,6 +10,12 @@ use server::{
 use sqlx::{Connection, Executor};
 use tokio::sync::oneshot;
 
+/// How long a test waits for one HTTP answer from the server it started. A request that
+/// never answers then fails its test with the request's URL, instead of holding the whole
+/// suite until CI's time limit (seen once: a request of the secondary-issue test under the full
+/// parallel PostgreSQL run, not reproduced in five more runs).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Which database the tests run against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestDatabase {
@@ -150,6 +156,7 @@ pub async fn spawn_app_with(settings: Settings, guard: tempfile::TempDir) -> Tes
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap(),
         database_url,
