@@ -276,7 +276,6 @@ pub async fn customer_overview(
             let mut older = None;
             let (balance, operations) = match &point_system {
                 Some(p) => {
-                    let balance = Balance::fetch(&ctx.db, key_id, p.id).await?;
                     let rows = sqlx::query(&format!(
                         "SELECT {COLUMNS} FROM operations WHERE point_system_id = $1 AND (from_key_id = $2 OR to_key_id = $2) \
                          AND id < $3 ORDER BY id DESC LIMIT $4"
@@ -287,6 +286,10 @@ pub async fn customer_overview(
                     .bind(HISTORY_PAGE + 1)
                     .fetch_all(ctx.db.pool())
                     .await?;
+                    // The balance after the operations: a confirmation that commits between
+                    // the two reads then shows as still under way (the page polls again),
+                    // never as confirmed beside the balance from before it.
+                    let balance = Balance::fetch(&ctx.db, key_id, p.id).await?;
                     // One row more than a page tells whether older ones exist.
                     let more = rows.len() as i64 > HISTORY_PAGE;
                     let rows = &rows[..rows.len().min(HISTORY_PAGE as usize)];

@@ -179,8 +179,12 @@ pub async fn wallet_overview() -> Result<Option<WalletView>, AppError> {
             let Some(customer) = wallet_auth::signed_in_customer(&ctx).await? else {
                 return Ok(None);
             };
-            let balances = balances_of(&ctx, customer.key_id).await?;
+            // History before balances: a confirmation that commits between the two reads
+            // then shows as still under way (the page polls again) rather than as confirmed
+            // beside the balance from before it (the page would stop polling on a stale
+            // balance).
             let operations = history_of(&ctx, customer.key_id).await?;
+            let balances = balances_of(&ctx, customer.key_id).await?;
             let avatar = crate::domain::customer_avatars::of_customer(&ctx.db, customer.id)
                 .await?
                 .map(|a| WalletAvatar {
