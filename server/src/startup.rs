@@ -1,6 +1,11 @@
 //! Builds the application from settings: database, chain node, router, listener.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use app::{
@@ -9,7 +14,7 @@ use app::{
 };
 use axum::{extract::FromRef, routing::get, Router};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -264,10 +269,23 @@ async fn start_devnet(
     Ok(devnet)
 }
 
+/// The application's page routes, listed once per process.
+///
+/// Listing them renders the app with resource loading switched off, and `leptos_server` keeps
+/// that switch in one process-wide flag: a page served meanwhile by another router in the
+/// process, whose `Resource` is first polled while the flag is up, waits forever
+/// (leptos-rs/leptos#4773). The test binary runs many apps at once, and each built its own
+/// list: now and then a page request never answered. Listed once, before any router exists,
+/// the flag is never up while a page renders.
+pub fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
+}
+
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(health::healthz))

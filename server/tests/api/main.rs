@@ -18,6 +18,7 @@ mod health;
 mod landing;
 mod ledger;
 mod mail;
+mod page_rendering;
 mod migrations;
 mod public_points;
 mod secondary_issue;
