@@ -4,7 +4,7 @@
 //! common subset of both dialects (`$1` placeholders, integer timestamps). The few places
 //! where the dialects differ (locking clauses, upserts) ask [`Database::dialect`].
 
-pub(crate) mod bound_sql;
+pub mod bound_sql;
 
 use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
 

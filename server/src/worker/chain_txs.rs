@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use app::domain::{
     clock,
-    db::{Database, Dialect},
+    db::{bound_sql::BoundSql, Database, Dialect},
     events::EventType,
     ledger::{point_systems, settle, LedgerError, OperationState},
 };
@@ -99,22 +99,25 @@ pub async fn record_signed(
     .fetch_one(&mut *conn)
     .await?
     .get(0);
-    // One statement for all inputs (a batch may spend many small outputs). $1 is the
-    // transaction, shared by every row; a chunk stays far below the bind-parameter limits.
+    // One statement for all inputs (a batch may spend many small outputs); a chunk of two
+    // values a row stays far below the bind-parameter limits.
     for inputs in tx.inputs.chunks(1000) {
-        let values = (0..inputs.len())
-            .map(|n| format!("(${}, $1)", n + 2))
+        let mut sql = BoundSql::for_connection(conn);
+        let values = inputs
+            .iter()
+            .map(|input| {
+                let outpoint = outpoint_key(
+                    &input.previous_output.txid.to_string(),
+                    input.previous_output.index,
+                );
+                format!("({}, {})", sql.bind(outpoint), sql.bind(id))
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES {values}");
-        let mut query = sqlx::query(&sql).persistent(false).bind(id);
-        for input in inputs {
-            query = query.bind(outpoint_key(
-                &input.previous_output.txid.to_string(),
-                input.previous_output.index,
-            ));
-        }
-        query.execute(&mut *conn).await?;
+        sql.push(&format!(
+            "INSERT INTO reserved_outpoints (outpoint, chain_tx_id) VALUES {values}"
+        ));
+        sql.query().persistent(false).execute(&mut *conn).await?;
     }
     Ok(id)
 }

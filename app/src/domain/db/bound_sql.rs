@@ -14,15 +14,15 @@ use super::Dialect;
 /// of the server's CPU in the award profile (a 64-row insert of 14 columns) and 7 % in the
 /// settlement profile (the worker's statements of up to 2,000 rows), all of it while
 /// holding SQLite's write lock. PostgreSQL needs `$N`.
-pub(crate) struct BoundSql {
-    pub(crate) text: String,
-    pub(crate) args: AnyArguments<'static>,
+pub struct BoundSql {
+    text: String,
+    args: AnyArguments<'static>,
     count: usize,
     dialect: Dialect,
 }
 
 impl BoundSql {
-    pub(crate) fn new(dialect: Dialect) -> Self {
+    pub fn new(dialect: Dialect) -> Self {
         Self {
             text: String::new(),
             args: AnyArguments::default(),
@@ -32,7 +32,7 @@ impl BoundSql {
     }
 
     /// For a statement to run on `conn`.
-    pub(crate) fn for_connection(conn: &AnyConnection) -> Self {
+    pub fn for_connection(conn: &AnyConnection) -> Self {
         Self::new(match conn.backend_name() {
             "SQLite" => Dialect::Sqlite,
             _ => Dialect::Postgres,
@@ -40,12 +40,12 @@ impl BoundSql {
     }
 
     /// Appends SQL text.
-    pub(crate) fn push(&mut self, text: &str) {
+    pub fn push(&mut self, text: &str) {
         self.text.push_str(text);
     }
 
     /// Binds `value` and returns its placeholder, to be written next in the text.
-    pub(crate) fn bind<T>(&mut self, value: T) -> String
+    pub fn bind<T>(&mut self, value: T) -> String
     where
         T: sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any> + 'static,
     {
@@ -59,7 +59,7 @@ impl BoundSql {
     }
 
     /// The statement with its values (taken: call once, when the text is complete).
-    pub(crate) fn query(&mut self) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
+    pub fn query(&mut self) -> sqlx::query::Query<'_, sqlx::Any, AnyArguments<'_>> {
         let args = std::mem::take(&mut self.args);
         sqlx::query_with(&self.text, args)
     }

@@ -98,11 +98,11 @@ async fn write_sqlite(
         return Ok(Bulk::NotWritten);
     };
     let mut sql = BoundSql::new(Dialect::Sqlite);
-    sql.text.push_str("BEGIN IMMEDIATE;\n");
+    sql.push("BEGIN IMMEDIATE;\n");
     debit_sql(&mut sql, debits);
-    sql.text.push_str(";\n");
+    sql.push(";\n");
     credit_sql(&mut sql, credits);
-    sql.text.push_str(";\n");
+    sql.push(";\n");
     insert_sql(&mut sql, batch);
     let written = match run_script(&mut conn, sql).await {
         // BEGIN, debit, credit, insert.
@@ -180,9 +180,7 @@ async fn write_postgres(
         }
         let mut sql = BoundSql::new(Dialect::Postgres);
         insert_sql(&mut sql, batch);
-        let rows = sqlx::query_with(&sql.text, sql.args)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = sql.query().fetch_all(&mut *tx).await?;
         if rows.len() != batch.len() {
             return Ok(None);
         }
@@ -220,24 +218,21 @@ async fn one_statement(
     credits: &Totals,
 ) -> Result<Bulk, sqlx::Error> {
     let mut sql = BoundSql::new(Dialect::Postgres);
-    sql.text.push_str("WITH debited AS (");
+    sql.push("WITH debited AS (");
     debit_sql(&mut sql, debits);
-    sql.text.push_str(" RETURNING 1), credited AS (");
+    sql.push(" RETURNING 1), credited AS (");
     credit_sql(&mut sql, credits);
-    sql.text.push_str("), inserted AS (");
+    sql.push("), inserted AS (");
     insert_sql(&mut sql, batch);
     let senders = sql.bind(debits.len() as i64);
-    sql.text.push_str(&format!(
+    sql.push(&format!(
         ") SELECT inserted.*, 1 / ((SELECT COUNT(*) FROM debited) = {senders})::int AS every_sender_paid \
          FROM inserted"
     ));
     let Ok(mut conn) = db.pool().acquire().await else {
         return Ok(Bulk::NotWritten);
     };
-    match sqlx::query_with(&sql.text, sql.args)
-        .fetch_all(&mut *conn)
-        .await
-    {
+    match sql.query().fetch_all(&mut *conn).await {
         // Committed: from here on the batch must never be written again, so a row that
         // does not match its request is an error for every caller, not a retry.
         Ok(rows) if rows.len() == batch.len() => {
@@ -262,17 +257,17 @@ async fn one_statement(
 /// Runs a multi-statement SQLite script in one hop; the rows changed by each statement
 /// and the rows returned. It stops at the first statement that fails.
 ///
-/// sqlx 0.8 runs every statement of a SQLite query (sharing the `$N` numbering) but
+/// sqlx 0.8 runs every statement of a SQLite query (taking the bind values in order) but
 /// deprecates it, as no other driver can (launchbadge/sqlx#3108). Should a later sqlx drop
 /// it, the PostgreSQL branch (one statement at a time) works on SQLite too.
 #[allow(deprecated)]
 async fn run_script(
     conn: &mut AnyConnection,
-    sql: BoundSql,
+    mut sql: BoundSql,
 ) -> Result<(Vec<u64>, Vec<sqlx::any::AnyRow>), sqlx::Error> {
     let mut changed = Vec::with_capacity(4);
     let mut rows = Vec::new();
-    let mut results = sqlx::query_with(&sql.text, sql.args).fetch_many(conn);
+    let mut results = sql.query().fetch_many(conn);
     while let Some(item) = results.try_next().await? {
         match item {
             Either::Left(done) => changed.push(done.rows_affected()),
@@ -288,10 +283,7 @@ async fn execute(
 ) -> Result<u64, sqlx::Error> {
     let mut sql = BoundSql::new(Dialect::Postgres);
     build(&mut sql);
-    Ok(sqlx::query_with(&sql.text, sql.args)
-        .execute(tx)
-        .await?
-        .rows_affected())
+    Ok(sql.query().execute(tx).await?.rows_affected())
 }
 
 /// Takes each sender's total when it has it and the point system is confirmed (the same
@@ -308,7 +300,7 @@ fn debit_sql(sql: &mut BoundSql, debits: &BTreeMap<(i64, i64), i64>) {
         ));
     }
     // VALUES names its columns column1.. on SQLite and PostgreSQL alike.
-    sql.text.push_str(&format!(
+    sql.push(&format!(
         "UPDATE balances SET available = available - d.amount \
          FROM (SELECT column1 AS key_id, column2 AS point_system_id, column3 AS amount \
                FROM (VALUES {}) AS v) AS d \
@@ -330,7 +322,7 @@ fn credit_sql(sql: &mut BoundSql, credits: &BTreeMap<(i64, i64), i64>) {
             sql.bind(amount)
         ));
     }
-    sql.text.push_str(&format!(
+    sql.push(&format!(
         "INSERT INTO balances (key_id, point_system_id, available, pending_in, confirmed) VALUES {} \
          ON CONFLICT (key_id, point_system_id) DO UPDATE SET pending_in = balances.pending_in + excluded.pending_in",
         values.join(", ")
@@ -364,7 +356,7 @@ fn insert_sql(sql: &mut BoundSql, batch: &[(&NewOperation, String)]) {
             sql.bind(now),
         ));
     }
-    sql.text.push_str(&format!(
+    sql.push(&format!(
         "INSERT INTO operations (point_system_id, kind, amount, from_key_id, to_key_id, to_address, to_avatar, \
            actor, reason, idempotency_key, request_fingerprint, state, created_at, updated_at) \
          VALUES {} RETURNING {COLUMNS}",
@@ -412,8 +404,6 @@ pub(super) async fn insert_one(
 ) -> Result<Operation, sqlx::Error> {
     let mut sql = BoundSql::for_connection(conn);
     insert_sql(&mut sql, &[(request, fingerprint.to_owned())]);
-    let row = sqlx::query_with(&sql.text, sql.args)
-        .fetch_one(conn)
-        .await?;
+    let row = sql.query().fetch_one(conn).await?;
     Operation::from_row(&row)
 }
