@@ -214,6 +214,10 @@ pub async fn confirm_many_in(
             "confirmed",
         ));
     }
+    // The events first: the balance rows below stay locked until the caller commits
+    // (on PostgreSQL a treasury's row, which every award of the store must update), and
+    // writing hundreds of events is the longest step here.
+    emit_operation_events(tx, &ops, EventType::OperationConfirmed).await?;
     // Senders' rows change before recipients', as they did operation by operation and as
     // a submission locks them (PostgreSQL): the same lock order cannot deadlock.
     let mut senders = balances::Deltas::default();
@@ -240,7 +244,6 @@ pub async fn confirm_many_in(
             super::secondary_issue::grow_supply(tx, op).await?;
         }
     }
-    emit_operation_events(tx, &ops, EventType::OperationConfirmed).await?;
     Ok(ops)
 }
 
