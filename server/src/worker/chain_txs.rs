@@ -70,12 +70,51 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ChainTx, sqlx::Error> {
     })
 }
 
-/// Every output some unfinished stored transaction spends.
-pub async fn reserved_outpoints(conn: &mut AnyConnection) -> Result<HashSet<String>, sqlx::Error> {
-    let rows: Vec<String> = sqlx::query_scalar("SELECT outpoint FROM reserved_outpoints")
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(rows.into_iter().collect())
+/// How long a confirmed transaction's inputs stay reserved. Its inputs are spent on chain,
+/// so the reservation no longer stops anyone; it stops a worker that asked the node for
+/// unspent outputs BEFORE the spend and builds on that answer afterwards (it waited for
+/// the write lock meanwhile): its transaction would collide on chain and fail its
+/// operations, and now collides in [`record_signed`] instead.
+const CONFIRMED_RESERVATION_KEPT_SECS: i64 = 600;
+
+/// How old a node's list of unspent outputs may be when a transaction built on it is
+/// stored: far below [`CONFIRMED_RESERVATION_KEPT_SECS`], so every output spent by a
+/// transaction confirmed after the list was read is still reserved.
+const LISTING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The outputs stored transactions spend, read just before the node is asked for unspent
+/// outputs (read after it, a reservation released in between would be missed).
+#[derive(Debug)]
+pub struct Reservations {
+    outpoints: HashSet<String>,
+    read_at: std::time::Instant,
+}
+
+impl Reservations {
+    pub async fn read(db: &Database) -> Result<Self, sqlx::Error> {
+        let read_at = std::time::Instant::now();
+        let rows: Vec<String> = sqlx::query_scalar("SELECT outpoint FROM reserved_outpoints")
+            .fetch_all(db.pool())
+            .await?;
+        Ok(Self {
+            outpoints: rows.into_iter().collect(),
+            read_at,
+        })
+    }
+
+    /// Whether a transaction built on the node's list read after these reservations may
+    /// still be stored: check it inside the write transaction, before [`record_signed`].
+    pub fn still_fresh(&self) -> bool {
+        self.read_at.elapsed() < LISTING_MAX_AGE
+    }
+}
+
+impl std::ops::Deref for Reservations {
+    type Target = HashSet<String>;
+
+    fn deref(&self) -> &HashSet<String> {
+        &self.outpoints
+    }
 }
 
 /// Stores a signed transaction and reserves its inputs, inside the caller's transaction.
@@ -225,7 +264,8 @@ pub async fn mark_rejected(
         tx.rollback().await?;
         return Ok(());
     }
-    let ids = release_inputs_and_list_open_operations(&mut tx, chain_tx.id).await?;
+    release_inputs(&mut tx, chain_tx.id).await?;
+    let ids = open_operations(&mut tx, chain_tx.id).await?;
     let message = format!("rejected by the node: {reason}");
     for id in ids {
         settle::fail_in(&mut tx, id, &message).await?;
@@ -248,16 +288,33 @@ pub async fn mark_rejected(
     Ok(())
 }
 
-/// A transaction reached a final state: its inputs are no longer reserved, and its
-/// operations still in flight are returned for settling.
-async fn release_inputs_and_list_open_operations(
-    conn: &mut AnyConnection,
-    chain_tx_id: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
+/// A transaction the node refused: its inputs are unspent and free again.
+async fn release_inputs(conn: &mut AnyConnection, chain_tx_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM reserved_outpoints WHERE chain_tx_id = $1")
         .bind(chain_tx_id)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Drops the reservations of transactions confirmed long enough ago (see
+/// [`CONFIRMED_RESERVATION_KEPT_SECS`]).
+async fn forget_old_confirmed_reservations(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM reserved_outpoints WHERE chain_tx_id IN \
+         (SELECT id FROM chain_txs WHERE state = 'confirmed' AND updated_at < $1)",
+    )
+    .bind(clock::now() - CONFIRMED_RESERVATION_KEPT_SECS)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A transaction reached a final state: its operations still in flight, for settling.
+async fn open_operations(
+    conn: &mut AnyConnection,
+    chain_tx_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM operations WHERE chain_tx_id = $1 AND state IN ('signed', 'broadcast')",
     )
@@ -312,7 +369,8 @@ pub async fn mark_confirmed(
         tx.rollback().await?;
         return Ok(());
     }
-    let ids = release_inputs_and_list_open_operations(&mut tx, chain_tx.id).await?;
+    forget_old_confirmed_reservations(&mut tx).await?;
+    let ids = open_operations(&mut tx, chain_tx.id).await?;
     settle::confirm_many_in(&mut tx, &ids, &chain_tx.txid, height).await?;
     if chain_tx.purpose == Purpose::Issue.as_str() {
         if let Some(point_system_id) = chain_tx.point_system_id {

@@ -49,10 +49,16 @@ impl Worker {
             .vault
             .private_key(&self.db, self.fee_wallet.key_id)
             .await?;
+        let reserved = chain_txs::Reservations::read(&self.db).await?;
         let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
         let fee_address = Address::parse(&self.fee_wallet.address)?;
 
         let mut tx = self.db.begin_write().await?;
+        // A list of unspent outputs read too long ago may hold outputs spent since: build
+        // again from a new one next round.
+        if !reserved.still_fresh() {
+            return Ok(());
+        }
         // Claim the row inside the write transaction, so two workers register it once.
         let claim = format!(
             "SELECT chain_tx_id FROM customer_avatars WHERE customer_id = $1{}",
@@ -65,7 +71,6 @@ impl Worker {
         if unclaimed != Some(None) {
             return Ok(());
         }
-        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         let needed = AVATAR_REGISTER_FEE + MIN_TX_FEE;
         let fee_inputs = select_etp(&fee_utxos, &reserved, needed).with_context(|| {
             format!(

@@ -28,14 +28,12 @@ const ISSUE_RESERVE: u64 = MST_ISSUE_FEE + AVATAR_REGISTER_FEE + MIN_TX_FEE;
 
 impl Worker {
     pub(super) async fn maintain_fee_pool(&self) -> anyhow::Result<()> {
+        let reserved = chain_txs::Reservations::read(&self.db).await?;
         let utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
         let balance: u64 = utxos.iter().map(|u| u.value).sum();
         if balance < LOW_BALANCE {
             self.warn_low_balance(balance);
         }
-        let mut conn = self.db.pool().acquire().await?;
-        let reserved = chain_txs::reserved_outpoints(&mut conn).await?;
-        drop(conn);
         let free: Vec<_> = utxos
             .iter()
             .filter(|u| !reserved.contains(&outpoint_key(&u.txid, u.index)))
@@ -68,6 +66,11 @@ impl Worker {
         }
         .build()?;
         let mut tx = self.db.begin_write().await?;
+        // A list of unspent outputs read too long ago may hold outputs spent since: build
+        // again from a new one next round.
+        if !reserved.still_fresh() {
+            return Ok(());
+        }
         match chain_txs::record_signed(&mut tx, &split, Purpose::FeeSplit, None).await {
             Ok(_) => tx.commit().await?,
             // Another worker is spending that output: its split (or its transfer) wins.

@@ -71,11 +71,17 @@ impl Worker {
             .vault
             .private_key(&self.db, self.fee_wallet.key_id)
             .await?;
+        let reserved = chain_txs::Reservations::read(&self.db).await?;
         let fee_utxos = self.chain.list_etp_utxos(&self.fee_wallet.address).await?;
         let fee_address = Address::parse(&self.fee_wallet.address)?;
         let network = self.vault.network();
 
         let mut tx = self.db.begin_write().await?;
+        // A list of unspent outputs read too long ago may hold outputs spent since: build
+        // again from a new one next round.
+        if !reserved.still_fresh() {
+            return Ok(());
+        }
         // Claim the point system inside the write transaction: another worker may have
         // stored its issue since the list was read, and two issues would fail each other.
         let claim = format!(
@@ -89,7 +95,6 @@ impl Worker {
         if unclaimed != Some(None) {
             return Ok(());
         }
-        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         // Enough for both: the avatar's fee, the issue's fee and one ordinary fee of slack.
         let needed = AVATAR_REGISTER_FEE + MST_ISSUE_FEE + MIN_TX_FEE;
         let fee_inputs = select_etp(&fee_utxos, &reserved, needed).with_context(|| {
@@ -258,6 +263,7 @@ impl Worker {
         let certificate = issue_certificate(&raw_hex, &queued.symbol, &treasury)?;
         let supply = self.chain.get_asset(&queued.symbol).await?.maximum_supply;
         let required = required_share(queued.threshold, supply);
+        let reserved = chain_txs::Reservations::read(&self.db).await?;
         let asset_utxos = self
             .chain
             .list_asset_utxos(&queued.treasury_address, &queued.symbol)
@@ -269,6 +275,11 @@ impl Worker {
             .await?;
 
         let mut tx = self.db.begin_write().await?;
+        // A list of unspent outputs read too long ago may hold outputs spent since: build
+        // again from a new one next round.
+        if !reserved.still_fresh() {
+            return Ok(());
+        }
         let claim = format!(
             "SELECT id FROM operations WHERE id = $1 AND state = 'queued'{}",
             chain_txs::skip_locked(self.db.dialect())
@@ -280,7 +291,6 @@ impl Worker {
         if claimed.is_none() {
             return Ok(());
         }
-        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         let cert_key = super::selection::outpoint_key(
             &certificate.outpoint.txid.to_string(),
             certificate.outpoint.index,

@@ -108,6 +108,7 @@ impl Worker {
     async fn send_lane(&self, lane: &Lane) -> anyhow::Result<usize> {
         // Chain look-ups and key opening happen before the write transaction, so the
         // database is never locked while waiting on the node.
+        let reserved = chain_txs::Reservations::read(&self.db).await?;
         let asset_utxos = self
             .chain
             .list_asset_utxos(&lane.from_address, &lane.symbol)
@@ -120,6 +121,11 @@ impl Worker {
             .await?;
 
         let mut tx = self.db.begin_write().await?;
+        // A list of unspent outputs read too long ago may hold outputs spent since: build
+        // again from a new one next round.
+        if !reserved.still_fresh() {
+            return Ok(0);
+        }
         let claimed: Vec<Operation> = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM operations WHERE state = 'queued' AND point_system_id = $1 AND from_key_id = $2 \
              ORDER BY id LIMIT $3{}",
@@ -137,7 +143,6 @@ impl Worker {
             return Ok(0);
         }
         let needed: u64 = claimed.iter().map(|op| op.amount).sum();
-        let reserved = chain_txs::reserved_outpoints(&mut tx).await?;
         let Some(asset_inputs) = select_asset(&asset_utxos, &reserved, needed) else {
             // The ledger reserved these points, so the chain will show them once the
             // transactions that bring them are visible; wait for the next round.
