@@ -288,6 +288,54 @@ async fn awards_redemptions_and_transfers_confirm_and_the_chain_matches_the_ledg
     shop.app.stop().await;
 }
 
+/// A confirmed transaction's inputs stay reserved for ten minutes: a worker that read the
+/// node's unspent outputs just before they were spent must not build on them (its
+/// transaction would be refused as a double spend). Older reservations go.
+#[tokio::test]
+async fn confirmed_transactions_keep_their_inputs_reserved_for_a_while() {
+    let shop = shop_with_issued_points().await;
+    let treasury = shop.point_system.treasury_key_id;
+    let alice = shop.customer("alice").await;
+    let reserved_by_confirmed = "SELECT COUNT(*) FROM reserved_outpoints r \
+         JOIN chain_txs t ON t.id = r.chain_tx_id WHERE t.state = 'confirmed'";
+
+    shop.submit(OperationKind::Award, treasury, to(&alice), 10)
+        .await;
+    shop.wait_until_settled().await;
+    assert!(
+        shop.count(reserved_by_confirmed).await > 0,
+        "a transaction just confirmed still reserves its inputs"
+    );
+
+    // Ten minutes and a second later, the next confirmation forgets them.
+    sqlx::query("UPDATE chain_txs SET updated_at = updated_at - 601 WHERE state = 'confirmed'")
+        .execute(shop.db.pool())
+        .await
+        .unwrap();
+    let last = shop
+        .submit(OperationKind::Award, treasury, to(&alice), 5)
+        .await;
+    shop.wait_until_settled().await;
+    let kept: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT r.chain_tx_id FROM reserved_outpoints r \
+         JOIN chain_txs t ON t.id = r.chain_tx_id WHERE t.state = 'confirmed'",
+    )
+    .fetch_all(shop.db.pool())
+    .await
+    .unwrap();
+    let last_tx: i64 = sqlx::query_scalar("SELECT chain_tx_id FROM operations WHERE id = $1")
+        .bind(last)
+        .fetch_one(shop.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        vec![last_tx],
+        "only the newest transaction's inputs stay reserved"
+    );
+    shop.app.stop().await;
+}
+
 #[tokio::test]
 async fn awards_within_a_batch_window_share_few_transactions() {
     let shop = shop_with_issued_points().await;
