@@ -103,8 +103,8 @@ impl Reservations {
     }
 
     /// Whether a transaction built on the node's list read after these reservations may
-    /// still be stored: check it inside the write transaction, before [`record_signed`].
-    pub fn still_fresh(&self) -> bool {
+    /// still be stored ([`record_signed`] asks).
+    fn still_fresh(&self) -> bool {
         self.read_at.elapsed() < LISTING_MAX_AGE
     }
 }
@@ -117,9 +117,29 @@ impl std::ops::Deref for Reservations {
     }
 }
 
-/// Stores a signed transaction and reserves its inputs, inside the caller's transaction.
-/// A reservation that collides with another worker's fails the whole database transaction.
+/// Stores a signed transaction built from the node's list read after `reserved`, and
+/// reserves its inputs, inside the caller's transaction. `None` when it must not be stored,
+/// and the caller's transaction must be dropped, not committed: the list is too old to build
+/// on, or another worker reserved one of the inputs first (a collision fails the whole
+/// database transaction). The next round builds again from a new list.
 pub async fn record_signed(
+    conn: &mut AnyConnection,
+    tx: &Transaction,
+    purpose: Purpose,
+    point_system_id: Option<i64>,
+    reserved: &Reservations,
+) -> Result<Option<i64>, sqlx::Error> {
+    if !reserved.still_fresh() {
+        return Ok(None);
+    }
+    match insert_signed(conn, tx, purpose, point_system_id).await {
+        Ok(id) => Ok(Some(id)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn insert_signed(
     conn: &mut AnyConnection,
     tx: &Transaction,
     purpose: Purpose,
@@ -298,11 +318,12 @@ async fn release_inputs(conn: &mut AnyConnection, chain_tx_id: i64) -> Result<()
 }
 
 /// Drops the reservations of transactions confirmed long enough ago (see
-/// [`CONFIRMED_RESERVATION_KEPT_SECS`]).
+/// [`CONFIRMED_RESERVATION_KEPT_SECS`]). Driven by the reservations (a few per transaction
+/// in flight or just confirmed), not by `chain_txs`, which keeps every transaction ever sent.
 async fn forget_old_confirmed_reservations(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "DELETE FROM reserved_outpoints WHERE chain_tx_id IN \
-         (SELECT id FROM chain_txs WHERE state = 'confirmed' AND updated_at < $1)",
+        "DELETE FROM reserved_outpoints WHERE EXISTS (SELECT 1 FROM chain_txs t \
+         WHERE t.id = reserved_outpoints.chain_tx_id AND t.state = 'confirmed' AND t.updated_at < $1)",
     )
     .bind(clock::now() - CONFIRMED_RESERVATION_KEPT_SECS)
     .execute(&mut *conn)

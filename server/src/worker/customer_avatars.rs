@@ -54,11 +54,6 @@ impl Worker {
         let fee_address = Address::parse(&self.fee_wallet.address)?;
 
         let mut tx = self.db.begin_write().await?;
-        // A list of unspent outputs read too long ago may hold outputs spent since: build
-        // again from a new one next round.
-        if !reserved.still_fresh() {
-            return Ok(());
-        }
         // Claim the row inside the write transaction, so two workers register it once.
         let claim = format!(
             "SELECT chain_tx_id FROM customer_avatars WHERE customer_id = $1{}",
@@ -87,11 +82,11 @@ impl Worker {
         }
         .build()
         .context("building the avatar registration")?;
-        let id = match chain_txs::record_signed(&mut tx, &registration, Purpose::Avatar, None).await
-        {
-            Ok(id) => id,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let Some(id) =
+            chain_txs::record_signed(&mut tx, &registration, Purpose::Avatar, None, &reserved)
+                .await?
+        else {
+            return Ok(());
         };
         sqlx::query("UPDATE customer_avatars SET chain_tx_id = $1 WHERE customer_id = $2 AND chain_tx_id IS NULL")
             .bind(id)

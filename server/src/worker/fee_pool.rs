@@ -66,16 +66,11 @@ impl Worker {
         }
         .build()?;
         let mut tx = self.db.begin_write().await?;
-        // A list of unspent outputs read too long ago may hold outputs spent since: build
-        // again from a new one next round.
-        if !reserved.still_fresh() {
-            return Ok(());
-        }
-        match chain_txs::record_signed(&mut tx, &split, Purpose::FeeSplit, None).await {
-            Ok(_) => tx.commit().await?,
-            // Another worker is spending that output: its split (or its transfer) wins.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(()),
-            Err(e) => return Err(e.into()),
+        match chain_txs::record_signed(&mut tx, &split, Purpose::FeeSplit, None, &reserved).await? {
+            Some(_) => tx.commit().await?,
+            // Another worker is spending that output (its split or its transfer wins), or
+            // the list was too old.
+            None => return Ok(()),
         }
         tracing::info!(txid = %split.txid(), outputs = wanted, "fee wallet split into a pool of small outputs");
         Ok(())

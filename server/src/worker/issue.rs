@@ -77,11 +77,6 @@ impl Worker {
         let network = self.vault.network();
 
         let mut tx = self.db.begin_write().await?;
-        // A list of unspent outputs read too long ago may hold outputs spent since: build
-        // again from a new one next round.
-        if !reserved.still_fresh() {
-            return Ok(());
-        }
         // Claim the point system inside the write transaction: another worker may have
         // stored its issue since the list was read, and two issues would fail each other.
         let claim = format!(
@@ -136,15 +131,17 @@ impl Worker {
         .build()
         .context("building the issue")?;
 
-        let stored = async {
-            chain_txs::record_signed(&mut tx, &avatar, Purpose::Avatar, Some(pending.id)).await?;
-            chain_txs::record_signed(&mut tx, &issue, Purpose::Issue, Some(pending.id)).await
-        }
-        .await;
-        let issue_id = match stored {
-            Ok(id) => id,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let ps = Some(pending.id);
+        let avatar_id =
+            chain_txs::record_signed(&mut tx, &avatar, Purpose::Avatar, ps, &reserved).await?;
+        let issue_id = match avatar_id {
+            Some(_) => {
+                chain_txs::record_signed(&mut tx, &issue, Purpose::Issue, ps, &reserved).await?
+            }
+            None => None,
+        };
+        let Some(issue_id) = issue_id else {
+            return Ok(());
         };
         sqlx::query("UPDATE point_systems SET issue_chain_tx_id = $1 WHERE id = $2 AND issue_chain_tx_id IS NULL")
             .bind(issue_id)
@@ -275,11 +272,6 @@ impl Worker {
             .await?;
 
         let mut tx = self.db.begin_write().await?;
-        // A list of unspent outputs read too long ago may hold outputs spent since: build
-        // again from a new one next round.
-        if !reserved.still_fresh() {
-            return Ok(());
-        }
         let claim = format!(
             "SELECT id FROM operations WHERE id = $1 AND state = 'queued'{}",
             chain_txs::skip_locked(self.db.dialect())
@@ -343,17 +335,16 @@ impl Worker {
         }
         .build()
         .context("building the secondary issue")?;
-        let chain_tx_id = match chain_txs::record_signed(
+        let Some(chain_tx_id) = chain_txs::record_signed(
             &mut tx,
             &transaction,
             Purpose::SecondaryIssue,
             Some(queued.point_system_id),
+            &reserved,
         )
-        .await
-        {
-            Ok(id) => id,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(()),
-            Err(e) => return Err(e.into()),
+        .await?
+        else {
+            return Ok(());
         };
         let txid = transaction.txid().to_string();
         sqlx::query("UPDATE operations SET state = 'signed', chain_tx_id = $1, txid = $2, updated_at = $3 WHERE id = $4 AND state = 'queued'")

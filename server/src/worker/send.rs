@@ -121,11 +121,6 @@ impl Worker {
             .await?;
 
         let mut tx = self.db.begin_write().await?;
-        // A list of unspent outputs read too long ago may hold outputs spent since: build
-        // again from a new one next round.
-        if !reserved.still_fresh() {
-            return Ok(0);
-        }
         let claimed: Vec<Operation> = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM operations WHERE state = 'queued' AND point_system_id = $1 AND from_key_id = $2 \
              ORDER BY id LIMIT $3{}",
@@ -174,18 +169,18 @@ impl Worker {
         .build()
         .context("building the transfer")?;
 
-        let chain_tx_id = match chain_txs::record_signed(
+        let Some(chain_tx_id) = chain_txs::record_signed(
             &mut tx,
             &transaction,
             Purpose::Transfer,
             Some(lane.point_system_id),
+            &reserved,
         )
-        .await
-        {
-            Ok(id) => id,
-            // Another worker reserved one of these outputs first: leave the operations queued.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(0),
-            Err(e) => return Err(e.into()),
+        .await?
+        else {
+            // Another worker reserved one of these outputs first, or the list was too old:
+            // leave the operations queued.
+            return Ok(0);
         };
         let txid = transaction.txid().to_string();
         // One statement for the whole batch: a statement per operation held the write lock

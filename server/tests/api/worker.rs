@@ -296,14 +296,21 @@ async fn confirmed_transactions_keep_their_inputs_reserved_for_a_while() {
     let shop = shop_with_issued_points().await;
     let treasury = shop.point_system.treasury_key_id;
     let alice = shop.customer("alice").await;
-    let reserved_by_confirmed = "SELECT COUNT(*) FROM reserved_outpoints r \
-         JOIN chain_txs t ON t.id = r.chain_tx_id WHERE t.state = 'confirmed'";
+    let reserving_confirmed_txs = async || -> Vec<i64> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT r.chain_tx_id FROM reserved_outpoints r \
+             JOIN chain_txs t ON t.id = r.chain_tx_id WHERE t.state = 'confirmed'",
+        )
+        .fetch_all(shop.db.pool())
+        .await
+        .unwrap()
+    };
 
     shop.submit(OperationKind::Award, treasury, to(&alice), 10)
         .await;
     shop.wait_until_settled().await;
     assert!(
-        shop.count(reserved_by_confirmed).await > 0,
+        !reserving_confirmed_txs().await.is_empty(),
         "a transaction just confirmed still reserves its inputs"
     );
 
@@ -316,13 +323,7 @@ async fn confirmed_transactions_keep_their_inputs_reserved_for_a_while() {
         .submit(OperationKind::Award, treasury, to(&alice), 5)
         .await;
     shop.wait_until_settled().await;
-    let kept: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT r.chain_tx_id FROM reserved_outpoints r \
-         JOIN chain_txs t ON t.id = r.chain_tx_id WHERE t.state = 'confirmed'",
-    )
-    .fetch_all(shop.db.pool())
-    .await
-    .unwrap();
+    let kept = reserving_confirmed_txs().await;
     let last_tx: i64 = sqlx::query_scalar("SELECT chain_tx_id FROM operations WHERE id = $1")
         .bind(last)
         .fetch_one(shop.db.pool())
