@@ -12,8 +12,8 @@ use tokio::sync::oneshot;
 
 /// How long a test waits for one HTTP answer from the server it started. A request that
 /// never answers then fails its test with the request's URL, instead of holding the whole
-/// suite until CI's time limit (seen once: a request of the secondary-issue test under the full
-/// parallel PostgreSQL run, not reproduced in five more runs).
+/// suite until CI's time limit (it happened while every app listed its own page routes:
+/// see `server::startup::page_routes`).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Which database the tests run against.
