@@ -125,6 +125,36 @@ pub async fn awards(
     .await
 }
 
+/// `GET /healthz` (a constant JSON answer, no database) through every middleware the
+/// award passes: what an HTTP exchange with this server costs at this concurrency, the
+/// floor under any API call's latency.
+pub async fn http_floor(
+    client: reqwest::Client,
+    base: String,
+    total: usize,
+    concurrency: usize,
+) -> LoadResult {
+    let url = Arc::new(format!("{base}/healthz"));
+    closed_loop(total, concurrency, move |_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let response = client
+                .get(url.as_str())
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            response.bytes().await.map_err(|e| e.to_string())?;
+            if status == 200 {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        }
+    })
+    .await
+}
+
 /// The same number of minimal write transactions straight through sqlx: one single-row
 /// INSERT per transaction, from a pool of `pool` connections set up as the server's
 /// (`Database::connect`: the same pragmas and pool options).

@@ -185,15 +185,24 @@ async fn measure(
         )
         .await;
         rss.phase("idle");
+        let floor = load::http_floor(
+            client.clone(),
+            server.base.clone(),
+            args.requests,
+            concurrency,
+        )
+        .await;
         eprintln!(
-            "   c={concurrency}: awards {:.0}/s, baseline {:.0}/s",
+            "   c={concurrency}: awards {:.0}/s, baseline {:.0}/s, empty requests {:.0}/s",
             awards.per_second(),
-            baseline.per_second()
+            baseline.per_second(),
+            floor.per_second()
         );
         run.levels.push(Level {
             concurrency,
             awards,
             baseline,
+            floor,
         });
     }
     run.rss_awards_kib = rss.median("awards");

@@ -8,6 +8,8 @@ pub struct Level {
     pub concurrency: usize,
     pub awards: LoadResult,
     pub baseline: LoadResult,
+    /// `GET /healthz` at the same concurrency: the HTTP exchange alone.
+    pub floor: LoadResult,
 }
 
 pub struct DatabaseRun {
@@ -69,13 +71,13 @@ impl Report {
             "### Award API beside the database baseline ({} requests per level)\n",
             self.requests
         );
-        s.push_str("| DB | clients | awards/s | p50 ms | p99 ms | errors | baseline inserts/s | baseline p50 ms | baseline p99 ms | ratio |\n");
-        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        s.push_str("| DB | clients | awards/s | p50 ms | p99 ms | errors | baseline inserts/s | baseline p50 ms | baseline p99 ms | ratio | empty requests/s | empty p50 ms |\n");
+        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for run in &self.runs {
             for l in &run.levels {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | **{:.2}** |",
+                    "| {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {:.1} | {:.1} | **{:.2}** | {:.0} | {:.2} |",
                     run.name,
                     l.concurrency,
                     l.awards.per_second(),
@@ -86,6 +88,8 @@ impl Report {
                     l.baseline.percentile_ms(0.50),
                     l.baseline.percentile_ms(0.99),
                     l.awards.per_second() / l.baseline.per_second(),
+                    l.floor.per_second(),
+                    l.floor.percentile_ms(0.50),
                 );
             }
         }
