@@ -139,6 +139,7 @@ impl Application {
             server: server.clone(),
             ledger: app::domain::ledger::writer::LedgerWriter::spawn(db.clone()),
             point_systems: Default::default(),
+            lookups: Default::default(),
         };
         background.push(crate::webhooks::spawn(
             db.clone(),

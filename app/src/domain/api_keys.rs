@@ -20,7 +20,7 @@ const RANDOM_LEN: usize = 32;
 /// Characters of the key kept for display: `pm_live_` plus four random ones.
 const DISPLAY_LEN: usize = KEY_PREFIX.len() + 4;
 /// `last_used_at` is written at most this often per key, so authentication stays a read.
-const LAST_USED_GRANULARITY_SECS: i64 = 60;
+pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -296,6 +296,12 @@ pub async fn authenticate_with_customer(
     Ok(Some((info, customer)))
 }
 
+/// What a presented key is known by (its SHA-256, as stored), or `None` when it cannot be
+/// a key at all. Caches of keys hold this, never the key.
+pub fn key_hash(presented: &str) -> Option<String> {
+    well_formed(presented).then(|| hash(presented))
+}
+
 fn well_formed(presented: &str) -> bool {
     presented.starts_with(KEY_PREFIX) && presented.len() == KEY_PREFIX.len() + RANDOM_LEN
 }
@@ -309,8 +315,9 @@ fn qualified_columns(alias: &str) -> String {
         .join(", ")
 }
 
-/// Notes when a key was last used, at most once a minute per key.
-async fn record_use(db: &Database, info: &ApiKeyInfo) {
+/// Notes when a key was last used, at most once a minute per key (`info.last_used_at`
+/// says when it was last noted).
+pub async fn record_use(db: &Database, info: &ApiKeyInfo) {
     let now = clock::now();
     if info
         .last_used_at

@@ -2,14 +2,17 @@
 
 use app::domain::{
     api_keys::{self, Scope, Scopes},
-    ledger::customers::StoreCustomer,
+    ledger::{
+        customers::{self, StoreCustomer},
+        presumed::{Presumed, PresumedCustomer},
+    },
 };
 use axum::{
     extract::{FromRef, FromRequestParts},
     http::request::Parts,
 };
 
-use super::{error::ApiError, ApiState};
+use super::{error::ApiError, lookups::Lookup, ApiState};
 
 /// An authenticated API key. Every query a handler makes is scoped by `store_id`.
 #[derive(Clone, Debug)]
@@ -87,15 +90,61 @@ impl Bearer {
     }
 
     /// The key (401 for an unknown or revoked one) and the customer its store knows as
-    /// `external_id`, if any, in one query.
+    /// `external_id`, if any: from what the process knows ([`Lookup::Cached`]), else in
+    /// one query, which the process then remembers. A write that relies on them must
+    /// re-check them ([`Self::presumed`]).
     pub async fn key_and_customer(
         &self,
         state: &ApiState,
         external_id: &str,
+        lookup: Lookup,
     ) -> Result<(ApiKey, Option<StoreCustomer>), ApiError> {
-        api_keys::authenticate_with_customer(&state.db, &self.0, external_id)
-            .await?
-            .map(|(info, customer)| (ApiKey::from(info), customer))
-            .ok_or(ApiError::Unauthorized)
+        let hash = api_keys::key_hash(&self.0).ok_or(ApiError::Unauthorized)?;
+        if lookup == Lookup::Cached {
+            if let Some(hit) = state.lookups.key(&hash) {
+                if let Some(info) = hit.due_use {
+                    api_keys::record_use(&state.db, &info).await;
+                }
+                let key = ApiKey::from(hit.info);
+                let customer = match state.lookups.customer(key.store_id, external_id) {
+                    Some(known) => Some(known),
+                    None => {
+                        let found = customers::fetch(&state.db, key.store_id, external_id).await?;
+                        if let Some(customer) = &found {
+                            state.lookups.remember_customer(customer);
+                        }
+                        found
+                    }
+                };
+                return Ok((key, customer));
+            }
+        }
+        let Some((info, customer)) =
+            api_keys::authenticate_with_customer(&state.db, &self.0, external_id).await?
+        else {
+            state.lookups.forget(Some(&hash), None);
+            return Err(ApiError::Unauthorized);
+        };
+        state.lookups.remember_key(hash, &info);
+        match &customer {
+            Some(customer) => state.lookups.remember_customer(customer),
+            None => state
+                .lookups
+                .forget(None, Some((info.store_id, external_id))),
+        }
+        Ok((ApiKey::from(info), customer))
+    }
+
+    /// What a write presumes of the key and the customer it looked up: the write checks
+    /// them again in its transaction.
+    pub fn presumed(key: &ApiKey, customer: Option<&StoreCustomer>) -> Presumed {
+        Presumed {
+            api_key_id: Some(key.id),
+            customer: customer.map(|c| PresumedCustomer {
+                store_id: c.store_id,
+                external_id: c.external_id.clone(),
+                key_id: c.key_id,
+            }),
+        }
     }
 }

@@ -15,6 +15,7 @@ use super::error::{ApiError, FieldError};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A JSON request body not yet interpreted.
+#[derive(Clone)]
 pub struct RawJson(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawJson {

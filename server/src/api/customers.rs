@@ -112,6 +112,8 @@ async fn put_customer(
             name.as_deref(),
         )
         .await?;
+        // The id may point at another customer now (a new e-mail): the next award goes there.
+        state.lookups.remember_customer(&customer);
         Written::new(
             StatusCode::OK,
             &customer_view(&state, key.store_id, customer).await?,

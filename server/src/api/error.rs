@@ -60,6 +60,10 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// The API key or a customer changed between its look-up and the write (the write
+    /// endpoints retry once with fresh look-ups before answering this).
+    #[error("the API key or the customer changed while the request ran; send it again")]
+    Stale,
     #[error("the chain node refused: {0}")]
     ChainRejected(String),
     #[error("the chain node is unavailable; try again")]
@@ -93,7 +97,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Stale => StatusCode::CONFLICT,
             ApiError::ChainRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ChainUnavailable => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict { code, .. } => code,
+            ApiError::Stale => "concurrent_change",
             ApiError::ChainRejected(_) => "chain_rejected",
             ApiError::ChainUnavailable => "chain_unavailable",
             ApiError::Internal => "internal",
@@ -170,6 +175,7 @@ impl From<LedgerError> for ApiError {
             LedgerError::InvalidAddress(_) => ApiError::field("to_address", error.to_string()),
             LedgerError::InvalidAvatar(_) => ApiError::field("to_avatar", error.to_string()),
             LedgerError::NotFound(what) => ApiError::NotFound(what),
+            LedgerError::Stale => ApiError::Stale,
             other => ApiError::internal(other),
         }
     }

@@ -10,6 +10,7 @@ mod customers;
 pub mod docs;
 pub mod error;
 mod idempotent;
+pub mod lookups;
 mod operations;
 pub mod point_system_refs;
 mod store;
@@ -42,6 +43,8 @@ pub struct ApiState {
     pub ledger: app::domain::ledger::writer::LedgerWriter,
     /// Each store's point system id and treasury, read once.
     pub point_systems: point_system_refs::PointSystemRefs,
+    /// API keys and customers the write endpoints looked up (re-checked by each write).
+    pub lookups: std::sync::Arc<lookups::WriteLookups>,
 }
 
 #[derive(OpenApi)]

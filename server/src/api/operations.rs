@@ -7,6 +7,7 @@ use app::domain::{
     ledger::{
         customers::{self, StoreCustomer},
         operation::COLUMNS,
+        presumed::Presumed,
         submit::{Destination, NewOperation},
         Amount, Operation, OperationKind,
     },
@@ -26,6 +27,7 @@ use super::{
     body::{Fields, RawJson},
     error::{ApiError, Problem},
     idempotent::{self, Written},
+    lookups::Lookup,
     point_system_refs::PointSystemRef,
     views::{OperationPage, OperationView},
     ApiState,
@@ -107,15 +109,18 @@ async fn customer(
 
 /// The checks every write endpoint starts with, in the order clients see them: the key
 /// (401), its scope (403), then the body (422). The key and the customer the body names
-/// are looked up in ONE query (`Bearer::key_and_customer`); the customer is `None` when the
-/// store has none by that id (the caller refuses it after the point-system check).
+/// come from the process when it knows them (`lookup`), else from ONE query
+/// (`Bearer::key_and_customer`); the customer is `None` when the store has none by that id
+/// (the caller refuses it after the point-system check). The [`Presumed`] goes with the
+/// write, which checks it again.
 async fn authorize_write<T>(
     state: &ApiState,
     bearer: &Bearer,
     body: Result<RawJson, ApiError>,
+    lookup: Lookup,
     parse: impl FnOnce(&RawJson) -> Result<T, ApiError>,
     customer_of: impl FnOnce(&T) -> &str,
-) -> Result<(ApiKey, RawJson, T, Option<StoreCustomer>), ApiError> {
+) -> Result<Authorized<T>, ApiError> {
     let (body, fields) = match body.and_then(|body| parse(&body).map(|fields| (body, fields))) {
         Ok(parsed) => parsed,
         Err(refusal) => {
@@ -123,10 +128,46 @@ async fn authorize_write<T>(
             return Err(refusal);
         }
     };
-    let (key, customer) = bearer.key_and_customer(state, customer_of(&fields)).await?;
+    let (key, customer) = bearer
+        .key_and_customer(state, customer_of(&fields), lookup)
+        .await?;
     key.require_scope(Scope::PointsWrite)?;
     tracing::Span::current().record("store", key.store_id);
-    Ok((key, body, fields, customer))
+    let presumed = Bearer::presumed(&key, customer.as_ref());
+    Ok(Authorized {
+        key,
+        body,
+        fields,
+        customer,
+        presumed,
+    })
+}
+
+/// A write request that passed [`authorize_write`].
+struct Authorized<T> {
+    key: ApiKey,
+    body: RawJson,
+    fields: T,
+    customer: Option<StoreCustomer>,
+    presumed: Presumed,
+}
+
+/// Runs a write endpoint with the look-ups the process knows, and once more with fresh
+/// ones when its write found one of them stale (`ApiError::Stale`: a key revoked or a
+/// customer id pointed elsewhere since it was remembered). A second stale answer is the
+/// client's (409): the change raced the request.
+async fn with_fresh_retry<Fut>(
+    body: Result<RawJson, ApiError>,
+    write: impl Fn(Result<RawJson, ApiError>, Lookup) -> Fut,
+) -> Result<Response, ApiError>
+where
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    let again = body.as_ref().ok().cloned();
+    match (write(body, Lookup::Cached).await, again) {
+        (Err(ApiError::Stale), Some(body)) => write(Ok(body), Lookup::Fresh).await,
+        (answer, _) => answer,
+    }
 }
 
 /// A customer the body named but the store does not know.
@@ -169,6 +210,7 @@ struct Draft {
 async fn queue(
     state: &ApiState,
     key: &ApiKey,
+    presumed: Presumed,
     headers: &HeaderMap,
     route: &str,
     body: &RawJson,
@@ -185,7 +227,7 @@ async fn queue(
             reason: draft.reason,
             idempotency_key: ledger_key(idem),
         };
-        let submitted = state.ledger.submit(request).await?;
+        let submitted = state.ledger.submit_presuming(request, presumed).await?;
         Written::new(
             StatusCode::ACCEPTED,
             &OperationView::from(submitted.operation().clone()),
@@ -212,9 +254,30 @@ async fn create_award(
     headers: HeaderMap,
     body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (key, body, (_, amount, reason), to) =
-        authorize_write(&state, &bearer, body, customer_amount_reason, |f| &f.0).await?;
-    let ps = point_system(&state, key.store_id).await?;
+    with_fresh_retry(body, |body, lookup| {
+        award(&state, &bearer, &headers, body, lookup)
+    })
+    .await
+}
+
+async fn award(
+    state: &ApiState,
+    bearer: &Bearer,
+    headers: &HeaderMap,
+    body: Result<RawJson, ApiError>,
+    lookup: Lookup,
+) -> Result<Response, ApiError> {
+    let Authorized {
+        key,
+        body,
+        fields: (_, amount, reason),
+        customer: to,
+        presumed,
+    } = authorize_write(state, bearer, body, lookup, customer_amount_reason, |f| {
+        &f.0
+    })
+    .await?;
+    let ps = point_system(state, key.store_id).await?;
     let to = to.ok_or_else(|| unknown_customer("customer"))?;
     let draft = Draft {
         point_system_id: ps.id,
@@ -227,7 +290,7 @@ async fn create_award(
         },
         reason,
     };
-    queue(&state, &key, &headers, "POST /awards", &body, draft).await
+    queue(state, &key, presumed, headers, "POST /awards", &body, draft).await
 }
 
 /// Redeems a customer's points to the store's treasury (202).
@@ -248,9 +311,30 @@ async fn create_redemption(
     headers: HeaderMap,
     body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (key, body, (_, amount, reason), from) =
-        authorize_write(&state, &bearer, body, customer_amount_reason, |f| &f.0).await?;
-    let ps = point_system(&state, key.store_id).await?;
+    with_fresh_retry(body, |body, lookup| {
+        redemption(&state, &bearer, &headers, body, lookup)
+    })
+    .await
+}
+
+async fn redemption(
+    state: &ApiState,
+    bearer: &Bearer,
+    headers: &HeaderMap,
+    body: Result<RawJson, ApiError>,
+    lookup: Lookup,
+) -> Result<Response, ApiError> {
+    let Authorized {
+        key,
+        body,
+        fields: (_, amount, reason),
+        customer: from,
+        presumed,
+    } = authorize_write(state, bearer, body, lookup, customer_amount_reason, |f| {
+        &f.0
+    })
+    .await?;
+    let ps = point_system(state, key.store_id).await?;
     let from = from.ok_or_else(|| unknown_customer("customer"))?;
     let draft = Draft {
         point_system_id: ps.id,
@@ -263,7 +347,16 @@ async fn create_redemption(
         },
         reason,
     };
-    queue(&state, &key, &headers, "POST /redemptions", &body, draft).await
+    queue(
+        state,
+        &key,
+        presumed,
+        headers,
+        "POST /redemptions",
+        &body,
+        draft,
+    )
+    .await
 }
 
 /// What a transfer body says: from, to (a customer or an address), amount, reason.
@@ -330,11 +423,31 @@ async fn create_transfer(
     headers: HeaderMap,
     body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
+    with_fresh_retry(body, |body, lookup| {
+        transfer(&state, &bearer, &headers, body, lookup)
+    })
+    .await
+}
+
+async fn transfer(
+    state: &ApiState,
+    bearer: &Bearer,
+    headers: &HeaderMap,
+    body: Result<RawJson, ApiError>,
+    lookup: Lookup,
+) -> Result<Response, ApiError> {
     let network = state.vault.network();
-    let (key, body, fields, from) = authorize_write(
-        &state,
-        &bearer,
+    let Authorized {
+        key,
         body,
+        fields,
+        customer: from,
+        presumed,
+    } = authorize_write(
+        state,
+        bearer,
+        body,
+        lookup,
         |body| transfer_fields(body, network),
         |f| &f.from,
     )
@@ -346,11 +459,11 @@ async fn create_transfer(
         reason,
         ..
     } = fields;
-    let ps = point_system(&state, key.store_id).await?;
+    let ps = point_system(state, key.store_id).await?;
     let from = from.ok_or_else(|| unknown_customer("from_customer"))?;
     let to = match (to_customer, to_address) {
         (Some(id), _) => {
-            let to = customer(&state, key.store_id, "to_customer", &id).await?;
+            let to = customer(state, key.store_id, "to_customer", &id).await?;
             Destination::Custodial {
                 key_id: to.key_id,
                 address: to.address,
@@ -370,7 +483,16 @@ async fn create_transfer(
         to,
         reason,
     };
-    queue(&state, &key, &headers, "POST /transfers", &body, draft).await
+    queue(
+        state,
+        &key,
+        presumed,
+        headers,
+        "POST /transfers",
+        &body,
+        draft,
+    )
+    .await
 }
 
 /// An operation of this store: state, txid, block height.

@@ -9,6 +9,7 @@ mod smtp;
 mod accounts;
 mod api_awards;
 mod api_keys;
+mod api_lookups;
 mod api_openapi;
 mod csrf;
 mod dashboard_integrations;

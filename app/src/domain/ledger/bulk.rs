@@ -14,10 +14,11 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use sqlx::{AnyConnection, Either};
+use sqlx::{pool::PoolConnection, Any, AnyConnection, Either};
 
 use super::{
     operation::COLUMNS,
+    presumed::Presumed,
     submit::{Destination, NewOperation},
     Operation, OperationState,
 };
@@ -47,17 +48,78 @@ pub(super) enum Bulk {
     NotWritten,
 }
 
+/// The connection the writer task keeps between batches. SQLite drops a connection's
+/// whole page cache whenever another connection wrote, and the pool hands its
+/// connections out in turn, so every bulk write on a pooled connection read its pages
+/// (balances, every operations index) again; a connection used for nothing but ledger
+/// writes finds them in its cache. It also saves the pool's hand-over per batch.
+#[derive(Default)]
+pub(super) struct WriterConnection(Option<PoolConnection<Any>>);
+
+impl WriterConnection {
+    /// The kept connection, or a new one from the pool.
+    async fn get(&mut self, db: &Database) -> Result<&mut AnyConnection, sqlx::Error> {
+        if self.0.is_none() {
+            self.0 = Some(db.pool().acquire().await?);
+        }
+        Ok(self.0.as_deref_mut().expect("just set"))
+    }
+
+    /// Gives the connection back to the pool (the writer is idle).
+    pub(super) fn release(&mut self) {
+        self.0 = None;
+    }
+
+    pub(super) fn is_kept(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// A connection whose transaction state is unknown is closed, never reused.
+    async fn discard(&mut self) {
+        if let Some(conn) = self.0.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
 /// Writes `batch` in one write transaction of its own. `Err` only when the write may have
 /// committed (a failed `COMMIT`, a connection lost during the single statement): its
 /// outcome is unknown, so the batch must not be tried again.
+///
+/// `presumed` are the items' presumptions ([`Presumed`]); when one no longer holds,
+/// nothing is written and item by item finds out which.
 pub(super) async fn write(
     db: &Database,
+    conn: &mut WriterConnection,
     batch: &[(&NewOperation, String)],
+    presumed: &[&Presumed],
 ) -> Result<Bulk, sqlx::Error> {
     let (debits, credits) = totals(batch);
+    let write = Write {
+        batch,
+        debits: &debits,
+        credits: &credits,
+        presumed,
+    };
     match db.dialect() {
-        Dialect::Sqlite => write_sqlite(db, batch, &debits, &credits).await,
-        Dialect::Postgres => write_postgres(db, batch, &debits, &credits).await,
+        Dialect::Sqlite => write_sqlite(db, conn, &write).await,
+        Dialect::Postgres => write_postgres(db, conn, &write).await,
+    }
+}
+
+/// A batch and what its statements need of it.
+struct Write<'a> {
+    batch: &'a [(&'a NewOperation, String)],
+    debits: &'a Totals,
+    credits: &'a Totals,
+    presumed: &'a [&'a Presumed],
+}
+
+impl Write<'_> {
+    /// The condition the batch's write must meet besides the debit: every presumption
+    /// holds (`TRUE` when there are none).
+    fn presumptions(&self, sql: &mut BoundSql) -> String {
+        Presumed::condition(sql, self.presumed.iter().copied()).unwrap_or_else(|| "1 = 1".into())
     }
 }
 
@@ -83,72 +145,99 @@ fn totals(batch: &[(&NewOperation, String)]) -> (Totals, Totals) {
     (debits, credits)
 }
 
-/// SQLite: `BEGIN IMMEDIATE` and the three statements in one hop, `COMMIT` in a second.
-/// sqlx's transaction type would spend a hop on `BEGIN` alone, so this manages the
-/// transaction on a connection of its own: every way out ends it.
+/// Statements of the SQLite script before its `COMMIT`: `BEGIN IMMEDIATE`, the debit, its
+/// check, the credit, the insert (the last, whose rows are the operations).
+const SQLITE_STATEMENTS_BEFORE_COMMIT: usize = 5;
+const SQLITE_INSERT: usize = SQLITE_STATEMENTS_BEFORE_COMMIT - 1;
+
+/// SQLite: the whole transaction, `BEGIN IMMEDIATE` to `COMMIT`, as ONE script, so one
+/// hop to the connection's thread. A sender that cannot pay (or a point system not
+/// confirmed) changes fewer rows than the batch has senders; the check after the debit
+/// then fails, which stops the script before its `COMMIT`, and the transaction is rolled
+/// back. A failure after every statement before `COMMIT` succeeded is the `COMMIT`'s own:
+/// its outcome is unknown.
 async fn write_sqlite(
     db: &Database,
-    batch: &[(&NewOperation, String)],
-    debits: &Totals,
-    credits: &Totals,
+    writer: &mut WriterConnection,
+    write: &Write<'_>,
 ) -> Result<Bulk, sqlx::Error> {
+    let Write {
+        batch,
+        debits,
+        credits,
+        ..
+    } = *write;
     // Held until the transaction ended (dropped last).
     let _turn = db.write_turn().await;
-    let Ok(mut conn) = db.pool().acquire().await else {
+    let Ok(conn) = writer.get(db).await else {
         return Ok(Bulk::NotWritten);
     };
     let mut sql = BoundSql::new(Dialect::Sqlite);
     sql.push("BEGIN IMMEDIATE;\n");
     debit_sql(&mut sql, debits);
     sql.push(";\n");
+    // changes(): the rows the debit changed; it must be read before the next write.
+    let presumptions = write.presumptions(&mut sql);
+    sqlite_check(
+        &mut sql,
+        &format!("changes() = {} AND {presumptions}", debits.len()),
+        "a sender cannot pay, or a presumed look-up changed",
+    );
+    sql.push(";\n");
     credit_sql(&mut sql, credits);
     sql.push(";\n");
     insert_sql(&mut sql, batch);
-    let written = match run_script(&mut conn, sql).await {
-        // BEGIN, debit, credit, insert.
-        Ok((changed, rows))
-            if changed.get(1..)
-                == Some(
-                    &[
-                        debits.len() as u64,
-                        credits.len() as u64,
-                        batch.len() as u64,
-                    ][..],
-                ) =>
-        {
-            operations_in_batch_order(&rows, batch).ok()
+    sql.push(";\nCOMMIT");
+    let (finished, outcome) = run_script(conn, sql, SQLITE_INSERT).await;
+    match outcome {
+        Ok(rows) if finished == SQLITE_STATEMENTS_BEFORE_COMMIT + 1 => {
+            // Committed: a row that does not match its request is an error for every
+            // caller from here on, never a retry.
+            operations_in_batch_order(&rows, batch).map(Bulk::Written)
         }
-        Ok(_) => None,
-        Err(error) => {
-            tracing::debug!(%error, "bulk write failed; writing item by item");
-            None
-        }
-    };
-    let Some(ops) = written else {
-        roll_back_or_close(conn).await;
-        return Ok(Bulk::NotWritten);
-    };
-    match sqlx::query("COMMIT").execute(&mut *conn).await {
-        Ok(_) => Ok(Bulk::Written(ops)),
-        Err(error) => {
-            roll_back_or_close(conn).await;
+        Ok(_) => Err(sqlx::Error::Protocol(
+            "a bulk write script ended early without an error".into(),
+        )),
+        Err(error) if finished == SQLITE_STATEMENTS_BEFORE_COMMIT => {
+            writer.discard().await;
             Err(error)
+        }
+        Err(error) => {
+            tracing::debug!(%error, "bulk write refused; writing item by item");
+            if !roll_back(conn).await {
+                writer.discard().await;
+            }
+            Ok(Bulk::NotWritten)
         }
     }
 }
 
-/// Ends the connection's transaction, if one is open (a failed `BEGIN` opened none); a
-/// connection that cannot end it is closed, never returned to the pool mid-transaction.
-async fn roll_back_or_close(mut conn: sqlx::pool::PoolConnection<sqlx::Any>) {
+/// A statement that fails unless `condition` holds, so the rest of a script (its
+/// `COMMIT`) does not run. SQLite has no `RAISE` outside triggers; `json()` of text that
+/// is not JSON fails the statement, and `CASE` evaluates it only when the condition is
+/// false. `why` names the check in the failing text.
+fn sqlite_check(sql: &mut BoundSql, condition: &str, why: &str) {
+    let why = sql.bind(format!("check failed: {why}"));
+    sql.push(&format!(
+        "SELECT json(CASE WHEN {condition} THEN 'true' ELSE {why} END)"
+    ));
+}
+
+/// Ends the connection's transaction, if one is open (a failed `BEGIN` opened none);
+/// `false` when it cannot, and the connection must not be used again.
+async fn roll_back(conn: &mut AnyConnection) -> bool {
     match sqlx::query("ROLLBACK").execute(&mut *conn).await {
-        Ok(_) => {}
+        Ok(_) => true,
         Err(error)
             if error
                 .as_database_error()
-                .is_some_and(|e| e.message().contains("no transaction is active")) => {}
+                .is_some_and(|e| e.message().contains("no transaction is active")) =>
+        {
+            true
+        }
         Err(error) => {
             tracing::warn!(%error, "could not roll a bulk write back; closing its connection");
-            let _ = conn.close().await;
+            false
         }
     }
 }
@@ -159,17 +248,36 @@ async fn roll_back_or_close(mut conn: sqlx::pool::PoolConnection<sqlx::Any>) {
 /// statement changes a row twice.
 async fn write_postgres(
     db: &Database,
-    batch: &[(&NewOperation, String)],
-    debits: &Totals,
-    credits: &Totals,
+    writer: &mut WriterConnection,
+    write: &Write<'_>,
 ) -> Result<Bulk, sqlx::Error> {
+    let Write {
+        batch,
+        debits,
+        credits,
+        ..
+    } = *write;
+    let Ok(conn) = writer.get(db).await else {
+        return Ok(Bulk::NotWritten);
+    };
     if debits.keys().all(|key| !credits.contains_key(key)) {
-        return one_statement(db, batch, debits, credits).await;
+        let outcome = one_statement(conn, write).await;
+        if outcome.is_err() {
+            writer.discard().await;
+        }
+        return outcome;
     }
-    let Ok(mut tx) = db.begin_write().await else {
+    let Ok(mut tx) = sqlx::Connection::begin(conn).await else {
+        writer.discard().await;
         return Ok(Bulk::NotWritten);
     };
     let written: Result<Option<Vec<Operation>>, sqlx::Error> = async {
+        let mut sql = BoundSql::new(Dialect::Postgres);
+        let presumptions = write.presumptions(&mut sql);
+        sql.push(&format!("SELECT {presumptions} AS held"));
+        if !sqlx::Row::try_get::<bool, _>(&sql.query().fetch_one(&mut *tx).await?, "held")? {
+            return Ok(None);
+        }
         let debited = execute(&mut tx, |sql| debit_sql(sql, debits)).await?;
         if debited != debits.len() as u64 {
             return Ok(None);
@@ -189,17 +297,20 @@ async fn write_postgres(
     .await;
     let ops = match written {
         Ok(Some(ops)) => ops,
-        Ok(None) => {
-            let _ = tx.rollback().await;
-            return Ok(Bulk::NotWritten);
-        }
-        Err(error) => {
-            tracing::debug!(%error, "bulk write failed; writing item by item");
-            let _ = tx.rollback().await;
+        outcome => {
+            if let Err(error) = outcome {
+                tracing::debug!(%error, "bulk write failed; writing item by item");
+            }
+            if tx.rollback().await.is_err() {
+                writer.discard().await;
+            }
             return Ok(Bulk::NotWritten);
         }
     };
-    tx.commit().await?;
+    if let Err(error) = tx.commit().await {
+        writer.discard().await;
+        return Err(error);
+    }
     Ok(Bulk::Written(ops))
 }
 
@@ -210,13 +321,14 @@ async fn write_postgres(
 ///
 /// A sender that cannot pay (or a point system not confirmed) leaves its row unchanged;
 /// the statement's guard then divides by zero, which fails the whole statement, so the
-/// other parts are not kept either.
-async fn one_statement(
-    db: &Database,
-    batch: &[(&NewOperation, String)],
-    debits: &Totals,
-    credits: &Totals,
-) -> Result<Bulk, sqlx::Error> {
+/// other parts are not kept either. So does a presumption that no longer holds.
+async fn one_statement(conn: &mut AnyConnection, write: &Write<'_>) -> Result<Bulk, sqlx::Error> {
+    let Write {
+        batch,
+        debits,
+        credits,
+        ..
+    } = *write;
     let mut sql = BoundSql::new(Dialect::Postgres);
     sql.push("WITH debited AS (");
     debit_sql(&mut sql, debits);
@@ -225,13 +337,11 @@ async fn one_statement(
     sql.push("), inserted AS (");
     insert_sql(&mut sql, batch);
     let senders = sql.bind(debits.len() as i64);
+    let presumptions = write.presumptions(&mut sql);
     sql.push(&format!(
-        ") SELECT inserted.*, 1 / ((SELECT COUNT(*) FROM debited) = {senders})::int AS every_sender_paid \
+        ") SELECT inserted.*, 1 / ((SELECT COUNT(*) FROM debited) = {senders} AND {presumptions})::int AS checked \
          FROM inserted"
     ));
-    let Ok(mut conn) = db.pool().acquire().await else {
-        return Ok(Bulk::NotWritten);
-    };
     match sql.query().fetch_all(&mut *conn).await {
         // Committed: from here on the batch must never be written again, so a row that
         // does not match its request is an error for every caller, not a retry.
@@ -254,8 +364,9 @@ async fn one_statement(
     }
 }
 
-/// Runs a multi-statement SQLite script in one hop; the rows changed by each statement
-/// and the rows returned. It stops at the first statement that fails.
+/// Runs a multi-statement SQLite script in one hop: how many statements finished, and
+/// the rows statement number `rows_of` (from 0) returned, or the error of the statement
+/// that failed (the script stops there).
 ///
 /// sqlx 0.8 runs every statement of a SQLite query (taking the bind values in order) but
 /// deprecates it, as no other driver can (launchbadge/sqlx#3108). Should a later sqlx drop
@@ -264,17 +375,20 @@ async fn one_statement(
 async fn run_script(
     conn: &mut AnyConnection,
     mut sql: BoundSql,
-) -> Result<(Vec<u64>, Vec<sqlx::any::AnyRow>), sqlx::Error> {
-    let mut changed = Vec::with_capacity(4);
+    rows_of: usize,
+) -> (usize, Result<Vec<sqlx::any::AnyRow>, sqlx::Error>) {
+    let mut finished = 0;
     let mut rows = Vec::new();
     let mut results = sql.query().fetch_many(conn);
-    while let Some(item) = results.try_next().await? {
-        match item {
-            Either::Left(done) => changed.push(done.rows_affected()),
-            Either::Right(row) => rows.push(row),
+    loop {
+        match results.try_next().await {
+            Ok(Some(Either::Left(_done))) => finished += 1,
+            Ok(Some(Either::Right(row))) if finished == rows_of => rows.push(row),
+            Ok(Some(Either::Right(_other))) => {}
+            Ok(None) => return (finished, Ok(rows)),
+            Err(error) => return (finished, Err(error)),
         }
     }
-    Ok((changed, rows))
 }
 
 async fn execute(

@@ -40,6 +40,10 @@ pub enum LedgerError {
     SupplyTooLarge { supply: u64, max: u64 },
     #[error("operation {0} cannot move from {1} to {2}")]
     InvalidTransition(i64, &'static str, &'static str),
+    /// A look-up the submission presumed ([`super::presumed::Presumed`]) no longer holds:
+    /// the API key was revoked or the customer id points at another customer now.
+    #[error("the API key or the customer changed since it was looked up")]
+    Stale,
     #[error(transparent)]
     Vault(#[from] crate::domain::custody::VaultError),
     #[error(transparent)]
@@ -65,6 +69,7 @@ impl LedgerError {
             LedgerError::SecondaryIssueForbidden => "secondary_issue_forbidden",
             LedgerError::SecondaryIssueShareTooLow { .. } => "secondary_issue_share_too_low",
             LedgerError::SupplyTooLarge { .. } => "supply_too_large",
+            LedgerError::Stale => "stale_lookup",
             LedgerError::Vault(_) | LedgerError::Database(_) => "internal",
         }
     }

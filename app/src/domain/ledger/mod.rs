@@ -11,6 +11,7 @@ pub mod customers;
 pub mod error;
 pub mod operation;
 pub mod point_systems;
+pub mod presumed;
 pub mod secondary_issue;
 pub mod settle;
 pub mod submit;

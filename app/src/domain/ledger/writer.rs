@@ -12,14 +12,17 @@
 //! included (a refusal may depend on an earlier item of the batch); if the transaction
 //! fails, every item of the batch gets an error and nothing was written.
 
+use std::time::Duration;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
     bulk,
+    presumed::Presumed,
     submit::{self, NewOperation, Submitted},
     LedgerError,
 };
-use crate::domain::db::Database;
+use crate::domain::db::{Database, Dialect};
 
 /// The most submissions one transaction takes.
 pub const MAX_BATCH: usize = 64;
@@ -31,6 +34,7 @@ type Answer = Result<Submitted, LedgerError>;
 
 struct Job {
     request: NewOperation,
+    presumed: Presumed,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -58,25 +62,57 @@ impl LedgerWriter {
     /// Records an operation like [`submit::submit`], sharing the write transaction with
     /// the submissions queued at the same moment.
     pub async fn submit(&self, request: NewOperation) -> Answer {
+        self.submit_presuming(request, Presumed::default()).await
+    }
+
+    /// [`Self::submit`] for a caller that took look-ups from a cache: the write checks
+    /// `presumed` in its transaction and answers [`LedgerError::Stale`] when it no longer
+    /// holds (nothing is written then).
+    pub async fn submit_presuming(&self, request: NewOperation, presumed: Presumed) -> Answer {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { request, reply })
+            .send(Job {
+                request,
+                presumed,
+                reply,
+            })
             .await
             .map_err(|_| sqlx::Error::WorkerCrashed)?;
         answer.await.map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 }
 
+/// How long an idle writer keeps its connection ([`bulk::WriterConnection`]) before it
+/// gives it back to the pool.
+const KEEP_IDLE_CONNECTION: Duration = Duration::from_secs(1);
+
 async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch(&db, std::mem::take(&mut batch)).await;
+    let mut conn = bulk::WriterConnection::default();
+    loop {
+        let received = if conn.is_kept() {
+            match tokio::time::timeout(KEEP_IDLE_CONNECTION, jobs.recv_many(&mut batch, MAX_BATCH))
+                .await
+            {
+                Ok(received) => received,
+                Err(_idle) => {
+                    conn.release();
+                    continue;
+                }
+            }
+        } else {
+            jobs.recv_many(&mut batch, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
+        write_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
     }
 }
 
 #[tracing::instrument(skip_all, fields(items = batch.len()))]
-async fn write_batch(db: &Database, batch: Vec<Job>) {
-    let batch = match write_in_bulk(db, batch).await {
+async fn write_batch(db: &Database, conn: &mut bulk::WriterConnection, batch: Vec<Job>) {
+    let batch = match write_in_bulk(db, conn, batch).await {
         Ok(()) => return,
         Err(batch) => batch,
     };
@@ -84,7 +120,7 @@ async fn write_batch(db: &Database, batch: Vec<Job>) {
         Ok(tx) => tx,
         Err(error) => return fail_all(batch.into_iter().map(|job| job.reply), &error),
     };
-    match write_items(&mut tx, &batch).await {
+    match write_items(&mut tx, db.dialect(), &batch).await {
         Ok(answers) => match tx.commit().await {
             Ok(()) => {
                 for (job, answer) in batch.into_iter().zip(answers) {
@@ -107,7 +143,11 @@ async fn write_batch(db: &Database, batch: Vec<Job>) {
 /// or did not write it (an item would be refused, a statement failed: rolled back before
 /// `COMMIT`, or a single statement the server refused). A write whose outcome is unknown
 /// (a failed `COMMIT`, a lost connection) is not retried: every caller gets an error.
-async fn write_in_bulk(db: &Database, batch: Vec<Job>) -> Result<(), Vec<Job>> {
+async fn write_in_bulk(
+    db: &Database,
+    conn: &mut bulk::WriterConnection,
+    batch: Vec<Job>,
+) -> Result<(), Vec<Job>> {
     let checked: Option<Vec<_>> = batch
         .iter()
         .map(|job| {
@@ -123,8 +163,9 @@ async fn write_in_bulk(db: &Database, batch: Vec<Job>) -> Result<(), Vec<Job>> {
     if !bulk::eligible(&requests) {
         return Err(batch);
     }
-    let outcome = bulk::write(db, &checked).await;
-    drop((checked, requests));
+    let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
+    let outcome = bulk::write(db, conn, &checked, &presumed).await;
+    drop((checked, requests, presumed));
     match outcome {
         Ok(bulk::Bulk::Written(ops)) => {
             for (job, op) in batch.into_iter().zip(ops) {
@@ -143,10 +184,15 @@ async fn write_in_bulk(db: &Database, batch: Vec<Job>) -> Result<(), Vec<Job>> {
 
 async fn write_items(
     tx: &mut sqlx::AnyConnection,
+    dialect: Dialect,
     batch: &[Job],
 ) -> Result<Vec<Answer>, sqlx::Error> {
     let mut answers = Vec::with_capacity(batch.len());
     for job in batch {
+        if !job.presumed.hold(tx, dialect).await? {
+            answers.push(Err(LedgerError::Stale));
+            continue;
+        }
         answers.push(submit::submit_in_savepoint(tx, &job.request).await?);
     }
     Ok(answers)
