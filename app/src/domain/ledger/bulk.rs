@@ -14,12 +14,13 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use sqlx::{pool::PoolConnection, Any, AnyConnection, Either};
+use sqlx::{AnyConnection, Either};
 
 use super::{
     operation::COLUMNS,
     presumed::Presumed,
     submit::{Destination, NewOperation},
+    writer_connection::WriterConnection,
     Operation, OperationState,
 };
 use crate::domain::{
@@ -46,40 +47,6 @@ pub(super) enum Bulk {
     /// enough points, point system not confirmed) or a statement failed (such as an
     /// idempotency key seen before). Item by item explains or answers each.
     NotWritten,
-}
-
-/// The connection the writer task keeps between batches. SQLite drops a connection's
-/// whole page cache whenever another connection wrote, and the pool hands its
-/// connections out in turn, so every bulk write on a pooled connection read its pages
-/// (balances, every operations index) again; a connection used for nothing but ledger
-/// writes finds them in its cache. It also saves the pool's hand-over per batch.
-#[derive(Default)]
-pub(super) struct WriterConnection(Option<PoolConnection<Any>>);
-
-impl WriterConnection {
-    /// The kept connection, or a new one from the pool.
-    async fn get(&mut self, db: &Database) -> Result<&mut AnyConnection, sqlx::Error> {
-        if self.0.is_none() {
-            self.0 = Some(db.pool().acquire().await?);
-        }
-        Ok(self.0.as_deref_mut().expect("just set"))
-    }
-
-    /// Gives the connection back to the pool (the writer is idle).
-    pub(super) fn release(&mut self) {
-        self.0 = None;
-    }
-
-    pub(super) fn is_kept(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// A connection whose transaction state is unknown is closed, never reused.
-    async fn discard(&mut self) {
-        if let Some(conn) = self.0.take() {
-            let _ = conn.close().await;
-        }
-    }
 }
 
 /// Writes `batch` in one write transaction of its own. `Err` only when the write may have

@@ -16,6 +16,7 @@ pub mod secondary_issue;
 pub mod settle;
 pub mod submit;
 pub mod writer;
+mod writer_connection;
 
 pub use amount::Amount;
 pub use balances::Balance;

@@ -20,6 +20,7 @@ use super::{
     bulk,
     presumed::Presumed,
     submit::{self, NewOperation, Submitted},
+    writer_connection::WriterConnection,
     LedgerError,
 };
 use crate::domain::db::{Database, Dialect};
@@ -82,13 +83,13 @@ impl LedgerWriter {
     }
 }
 
-/// How long an idle writer keeps its connection ([`bulk::WriterConnection`]) before it
+/// How long an idle writer keeps its connection ([`WriterConnection`]) before it
 /// gives it back to the pool.
 const KEEP_IDLE_CONNECTION: Duration = Duration::from_secs(1);
 
 async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut conn = bulk::WriterConnection::default();
+    let mut conn = WriterConnection::default();
     loop {
         let received = if conn.is_kept() {
             match tokio::time::timeout(KEEP_IDLE_CONNECTION, jobs.recv_many(&mut batch, MAX_BATCH))
@@ -96,7 +97,7 @@ async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
             {
                 Ok(received) => received,
                 Err(_idle) => {
-                    conn.release();
+                    conn.release(&db).await;
                     continue;
                 }
             }
@@ -107,11 +108,12 @@ async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
             break;
         }
         write_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
+        conn.after_batch(&db);
     }
 }
 
 #[tracing::instrument(skip_all, fields(items = batch.len()))]
-async fn write_batch(db: &Database, conn: &mut bulk::WriterConnection, batch: Vec<Job>) {
+async fn write_batch(db: &Database, conn: &mut WriterConnection, batch: Vec<Job>) {
     let batch = match write_in_bulk(db, conn, batch).await {
         Ok(()) => return,
         Err(batch) => batch,
@@ -145,7 +147,7 @@ async fn write_batch(db: &Database, conn: &mut bulk::WriterConnection, batch: Ve
 /// (a failed `COMMIT`, a lost connection) is not retried: every caller gets an error.
 async fn write_in_bulk(
     db: &Database,
-    conn: &mut bulk::WriterConnection,
+    conn: &mut WriterConnection,
     batch: Vec<Job>,
 ) -> Result<(), Vec<Job>> {
     let checked: Option<Vec<_>> = batch
