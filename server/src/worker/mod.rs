@@ -2,7 +2,8 @@
 //! custodial keys, broadcasts them and follows them to confirmation.
 //!
 //! Each round: broadcast what is stored but not yet accepted (recovery after a crash or
-//! an outage), follow what is in flight, build what is queued, broadcast it. Every
+//! an outage), follow what is in flight, build what is queued, broadcast it; a running
+//! worker does the following and the sending in two loops side by side. Every
 //! transaction is stored with its txid before it is broadcast, and its inputs are
 //! reserved in the database, so any number of workers can run and a crash at any point
 //! neither loses nor doubles a transfer.
@@ -90,6 +91,15 @@ impl Worker {
     /// `Ok(true)` when operations are still queued behind full transactions: the next
     /// round should start at once.
     pub async fn round(&self) -> anyhow::Result<bool> {
+        self.follow_chain().await?;
+        self.send().await
+    }
+
+    /// Everything but sending queued operations: what is stored goes out (recovery after a
+    /// crash or an outage), what is in flight is followed to its depth or back out of a
+    /// reorganised block, deposits are credited, and fee outputs, point systems and
+    /// avatars are looked after.
+    async fn follow_chain(&self) -> anyhow::Result<()> {
         self.broadcast_due().await?;
         // One look at the tip serves every step that follows the chain this round.
         let tip = self.chain.get_height().await?;
@@ -102,21 +112,49 @@ impl Worker {
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
         self.issue_more_supply().await?;
-        self.register_customer_avatars().await?;
+        self.register_customer_avatars().await
+    }
+
+    /// Signs queued operations into transactions and broadcasts them. `Ok(true)` when
+    /// operations are still queued behind full transactions.
+    async fn send(&self) -> anyhow::Result<bool> {
         let backlog = self.send_queued().await?;
         self.broadcast_due().await?;
         Ok(backlog)
     }
 
-    /// Works until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Works until `stop` turns true, in two loops: one follows the chain, one sends.
+    ///
+    /// Why two: a block's confirmations are the worker's largest writes (every operation
+    /// of every transaction in it, their balances and events), and in one loop the
+    /// operations queued meanwhile waited for them before they were signed. Two loops
+    /// are safe for the reason any number of workers are: inputs are reserved in the
+    /// database, operations are claimed by state (and row locks on PostgreSQL), and each
+    /// loop broadcasts in the order the transactions were stored.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         tracing::info!(fee_wallet = %self.fee_wallet.address, "worker started");
+        tokio::join!(
+            self.repeat("following the chain", stop.clone(), || async {
+                self.follow_chain().await.map(|()| false)
+            }),
+            self.repeat("sending", stop, || self.send()),
+        );
+        tracing::info!("worker stopped");
+    }
+
+    /// Runs `step` until `stop` turns true. Errors are about that step only: the next one
+    /// starts afresh.
+    async fn repeat<F, Fut>(&self, part: &str, mut stop: watch::Receiver<bool>, step: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<bool>>,
+    {
         loop {
-            let backlog = match self.round().await {
+            let backlog = match step().await {
                 Ok(backlog) => backlog,
                 Err(error) => {
                     // Node down, database busy: logged, retried next round, nothing lost.
-                    tracing::warn!(error = format!("{error:#}"), "worker round failed");
+                    tracing::warn!(part, error = format!("{error:#}"), "worker round failed");
                     false
                 }
             };
@@ -135,7 +173,6 @@ impl Worker {
                 break;
             }
         }
-        tracing::info!("worker stopped");
     }
 
     /// Starts the worker as a task; the handle stops it and waits for the round in progress.
