@@ -255,42 +255,63 @@ async fn create_award(
     body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
     with_fresh_retry(body, |body, lookup| {
-        award(&state, &bearer, &headers, body, lookup)
+        with_treasury(
+            &state,
+            &bearer,
+            &headers,
+            body,
+            lookup,
+            OperationKind::Award,
+        )
     })
     .await
 }
 
-async fn award(
+/// An award (treasury to customer) or a redemption (customer to treasury): the same
+/// body and checks, opposite directions.
+async fn with_treasury(
     state: &ApiState,
     bearer: &Bearer,
     headers: &HeaderMap,
     body: Result<RawJson, ApiError>,
     lookup: Lookup,
+    kind: OperationKind,
 ) -> Result<Response, ApiError> {
     let Authorized {
         key,
         body,
         fields: (_, amount, reason),
-        customer: to,
+        customer,
         presumed,
     } = authorize_write(state, bearer, body, lookup, customer_amount_reason, |f| {
         &f.0
     })
     .await?;
     let ps = point_system(state, key.store_id).await?;
-    let to = to.ok_or_else(|| unknown_customer("customer"))?;
+    let customer = customer.ok_or_else(|| unknown_customer("customer"))?;
+    let customer_key = customer.key_id;
+    let customer = Destination::Custodial {
+        key_id: customer.key_id,
+        address: customer.address,
+    };
+    let treasury = Destination::Custodial {
+        key_id: ps.treasury_key_id,
+        address: ps.treasury_address,
+    };
+    let (from_key_id, to, route) = if kind == OperationKind::Award {
+        (ps.treasury_key_id, customer, "POST /awards")
+    } else {
+        (customer_key, treasury, "POST /redemptions")
+    };
     let draft = Draft {
         point_system_id: ps.id,
-        kind: OperationKind::Award,
+        kind,
         amount,
-        from_key_id: ps.treasury_key_id,
-        to: Destination::Custodial {
-            key_id: to.key_id,
-            address: to.address,
-        },
+        from_key_id,
+        to,
         reason,
     };
-    queue(state, &key, presumed, headers, "POST /awards", &body, draft).await
+    queue(state, &key, presumed, headers, route, &body, draft).await
 }
 
 /// Redeems a customer's points to the store's treasury (202).
@@ -312,50 +333,15 @@ async fn create_redemption(
     body: Result<RawJson, ApiError>,
 ) -> Result<Response, ApiError> {
     with_fresh_retry(body, |body, lookup| {
-        redemption(&state, &bearer, &headers, body, lookup)
+        with_treasury(
+            &state,
+            &bearer,
+            &headers,
+            body,
+            lookup,
+            OperationKind::Redeem,
+        )
     })
-    .await
-}
-
-async fn redemption(
-    state: &ApiState,
-    bearer: &Bearer,
-    headers: &HeaderMap,
-    body: Result<RawJson, ApiError>,
-    lookup: Lookup,
-) -> Result<Response, ApiError> {
-    let Authorized {
-        key,
-        body,
-        fields: (_, amount, reason),
-        customer: from,
-        presumed,
-    } = authorize_write(state, bearer, body, lookup, customer_amount_reason, |f| {
-        &f.0
-    })
-    .await?;
-    let ps = point_system(state, key.store_id).await?;
-    let from = from.ok_or_else(|| unknown_customer("customer"))?;
-    let draft = Draft {
-        point_system_id: ps.id,
-        kind: OperationKind::Redeem,
-        amount,
-        from_key_id: from.key_id,
-        to: Destination::Custodial {
-            key_id: ps.treasury_key_id,
-            address: ps.treasury_address,
-        },
-        reason,
-    };
-    queue(
-        state,
-        &key,
-        presumed,
-        headers,
-        "POST /redemptions",
-        &body,
-        draft,
-    )
     .await
 }
 
