@@ -223,6 +223,31 @@ async fn issue_award_and_queries() {
         n.client.get_block(BlockRef::Height(2)).await.unwrap().hash,
         hashes[0]
     );
+    // The summary of the same block: its header and txids, no transaction bodies.
+    let summary = n
+        .client
+        .get_block_summary(BlockRef::Height(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.number, summary.previous_block_hash.as_str()),
+        (3, hashes[0].as_str())
+    );
+    assert_eq!(summary.hash, hashes[1]);
+    let summary = n
+        .client
+        .get_block_summary(BlockRef::Hash(hashes[0].clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.transactions,
+        block
+            .transactions
+            .iter()
+            .map(|t| t.hash.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(summary.transactions.contains(&txid.to_string()));
 
     let alice = n
         .client

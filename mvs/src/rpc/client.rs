@@ -113,13 +113,26 @@ impl Client {
 
     /// `getblock` with full transactions.
     pub async fn get_block(&self, block: BlockRef) -> Result<BlockInfo, RpcError> {
+        self.get_block_as(block, true).await
+    }
+
+    /// `getblock` without the transactions' contents: header fields and txids.
+    pub async fn get_block_summary(&self, block: BlockRef) -> Result<BlockSummary, RpcError> {
+        self.get_block_as(block, false).await
+    }
+
+    async fn get_block_as<T: DeserializeOwned>(
+        &self,
+        block: BlockRef,
+        tx_json: bool,
+    ) -> Result<T, RpcError> {
         let key = match block {
             BlockRef::Height(h) => json!(h),
             BlockRef::Hash(h) => json!(h),
         };
         self.call_as(
             "getblock",
-            vec![key, json!({"json": true, "tx_json": true})],
+            vec![key, json!({"json": true, "tx_json": tx_json})],
         )
         .await
     }

@@ -51,6 +51,21 @@ pub struct BlockInfo {
     pub transactions: Vec<TxInfo>,
 }
 
+/// `getblock` with `{"json":true,"tx_json":false}`: the header fields a caller follows
+/// the chain by, and the txids instead of whole transactions (a block of large batched
+/// transfers is megabytes of JSON with them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockSummary {
+    /// Block hash.
+    pub hash: String,
+    /// Height (genesis is 0).
+    pub number: u64,
+    /// Parent hash.
+    pub previous_block_hash: String,
+    /// Txids, in block order.
+    pub transactions: Vec<String>,
+}
+
 /// `validateaddress`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddressValidation {

@@ -120,10 +120,13 @@ const REVIVE_WINDOW_SECS: i64 = 24 * 3600;
 impl Worker {
     /// Puts credited deposits whose transaction left its block back to pending, confirms
     /// pending ones again once they are deep enough, and drops those the node forgot.
-    pub(super) async fn follow_deposit_reorganisations(&self, tip: u64) -> anyhow::Result<()> {
+    pub(super) async fn follow_deposit_reorganisations(
+        &self,
+        tip_block: &mvs::rpc::BlockSummary,
+    ) -> anyhow::Result<()> {
         // Credited deposits (possibly many) can only leave their block when the tip
         // changes; the few pending or given-up ones are looked at every round.
-        let tip_hash = self.chain.get_block(BlockRef::Height(tip)).await?.hash;
+        let (tip, tip_hash) = (tip_block.number, tip_block.hash.clone());
         let depths = self.deposit_depths().await?;
         let sweep = self
             .deposit_reorg_sweep

@@ -56,8 +56,10 @@ pub struct Worker {
     chain: mvs::rpc::Client,
     fee_wallet: FeeWallet,
     settings: WorkerSettings,
-    /// Hash of the chain tip when reorganisations were last looked for.
-    last_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// Height and hash of the chain tip when reorganisations were last looked for.
+    last_tip: std::sync::Arc<std::sync::Mutex<Option<(u64, String)>>>,
+    /// Hash of the chain tip when transactions in flight were last followed, and when.
+    last_followed: std::sync::Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>>,
     last_low_balance_warning: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Hash of the chain tip when credited deposits were last checked for reorganisations.
     last_deposit_tip: std::sync::Arc<std::sync::Mutex<Option<String>>>,
@@ -81,6 +83,7 @@ impl Worker {
             fee_wallet,
             settings,
             last_tip: Default::default(),
+            last_followed: Default::default(),
             last_low_balance_warning: Default::default(),
             last_deposit_tip: Default::default(),
             deposit_reorg_sweep: Default::default(),
@@ -102,13 +105,17 @@ impl Worker {
     async fn follow_chain(&self) -> anyhow::Result<()> {
         self.broadcast_due().await?;
         // One look at the tip serves every step that follows the chain this round.
-        let tip = self.chain.get_height().await?;
-        self.follow_reorganisations(tip).await?;
+        let height = self.chain.get_height().await?;
+        let tip = self
+            .chain
+            .get_block_summary(mvs::rpc::BlockRef::Height(height))
+            .await?;
+        self.follow_reorganisations(&tip).await?;
         // Before confirmations: a spend of a reorganised deposit's points must not confirm
         // again before the deposit does (the spender's confirmed balance would go negative).
-        self.follow_deposit_reorganisations(tip).await?;
-        self.follow_confirmations(tip).await?;
-        self.scan_deposits(tip).await?;
+        self.follow_deposit_reorganisations(&tip).await?;
+        self.follow_confirmations(&tip).await?;
+        self.scan_deposits(tip.number).await?;
         self.maintain_fee_pool().await?;
         self.issue_point_systems().await?;
         self.issue_more_supply().await?;
