@@ -419,7 +419,8 @@ async fn record_deposits(
             "INSERT INTO operations (point_system_id, kind, amount, to_key_id, to_address, actor, idempotency_key, \
                state, txid, height, credited_at, reorg_held, created_at, updated_at) \
              VALUES ($1, 'deposit', $2, $3, $4, 'chain', $5, $6, $7, $8, $9, $10, $11, $11) \
-             ON CONFLICT (point_system_id, idempotency_key) DO NOTHING RETURNING {COLUMNS}"
+             ON CONFLICT (point_system_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
+             DO NOTHING RETURNING {COLUMNS}"
         ))
         .bind(point_system_id)
         .bind(amount)
