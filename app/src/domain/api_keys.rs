@@ -20,7 +20,7 @@ const RANDOM_LEN: usize = 32;
 /// Characters of the key kept for display: `pm_live_` plus four random ones.
 const DISPLAY_LEN: usize = KEY_PREFIX.len() + 4;
 /// `last_used_at` is written at most this often per key, so authentication stays a read.
-pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
+const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -315,14 +315,17 @@ fn qualified_columns(alias: &str) -> String {
         .join(", ")
 }
 
+/// Whether a key last noted as used at `last_used_at` is due to be noted again at `now`
+/// (at most once a minute per key).
+pub fn use_due(last_used_at: Option<i64>, now: i64) -> bool {
+    last_used_at.is_none_or(|t| now - t >= LAST_USED_GRANULARITY_SECS)
+}
+
 /// Notes when a key was last used, at most once a minute per key (`info.last_used_at`
 /// says when it was last noted).
 pub async fn record_use(db: &Database, info: &ApiKeyInfo) {
     let now = clock::now();
-    if info
-        .last_used_at
-        .is_some_and(|t| now - t < LAST_USED_GRANULARITY_SECS)
-    {
+    if !use_due(info.last_used_at, now) {
         return;
     }
     // Best effort: a failed bookkeeping write must not refuse a valid request.

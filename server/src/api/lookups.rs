@@ -14,7 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::domain::{api_keys::ApiKeyInfo, clock, ledger::customers::StoreCustomer};
+use app::domain::{
+    api_keys::{self, ApiKeyInfo},
+    clock,
+    ledger::customers::StoreCustomer,
+};
 
 /// How long an entry is used before it is read again.
 const TIME_TO_LIVE: Duration = Duration::from_secs(60);
@@ -47,9 +51,7 @@ impl WriteLookups {
             return None;
         }
         let now = clock::now();
-        let due = info
-            .last_used_at
-            .is_none_or(|t| now - t >= app::domain::api_keys::LAST_USED_GRANULARITY_SECS);
+        let due = api_keys::use_due(info.last_used_at, now);
         let due_use = due.then(|| info.clone());
         if due {
             info.last_used_at = Some(now);
@@ -78,14 +80,10 @@ impl WriteLookups {
     /// Drops entries the database no longer confirms, or this process just changed.
     pub fn forget(&self, key_hash: Option<&str>, customer: Option<(i64, &str)>) {
         if let Some(hash) = key_hash {
-            self.keys.0.lock().expect("not poisoned").remove(hash);
+            self.keys.remove(hash);
         }
         if let Some((store_id, external_id)) = customer {
-            self.customers
-                .0
-                .lock()
-                .expect("not poisoned")
-                .remove(&(store_id, external_id.to_owned()));
+            self.customers.remove(&(store_id, external_id.to_owned()));
         }
     }
 }
@@ -113,6 +111,14 @@ impl<K: Eq + Hash, V: Clone> Expiring<K, V> {
         map.get(key)
             .filter(|(_, at)| at.elapsed() <= TIME_TO_LIVE)
             .map(|(value, _)| value.clone())
+    }
+
+    fn remove<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
+        self.0.lock().expect("not poisoned").remove(key);
     }
 
     fn insert(&self, key: K, value: V) {
