@@ -6,7 +6,12 @@
 
 pub mod bound_sql;
 
-use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -67,6 +72,8 @@ pub struct Database {
     dialect: Dialect,
     /// SQLite's one writer at a time, queued in the process (see [`Database::write_turn`]).
     write_turns: Arc<Mutex<()>>,
+    /// The SQLite database's file (`None`: PostgreSQL, or SQLite in memory).
+    sqlite_file: Option<Arc<Path>>,
 }
 
 /// A transaction from [`Database::begin_write`]: use it as the connection (`&mut *tx`),
@@ -146,6 +153,10 @@ impl Database {
             pool,
             dialect,
             write_turns: Arc::new(Mutex::new(())),
+            sqlite_file: match dialect {
+                Dialect::Sqlite => sqlite_file(url).map(Arc::from),
+                Dialect::Postgres => None,
+            },
         })
     }
 
@@ -235,26 +246,34 @@ impl Database {
         self.dialect
     }
 
+    /// The SQLite database's file, for a connection of its own outside the pool.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await
     }
 }
 
+/// The file a SQLite URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty()
+        || path == ":memory:"
+        || options.split('&').any(|option| option == "mode=memory");
+    (!in_memory).then(|| PathBuf::from(path))
+}
+
 /// Makes sure the directory that will hold a SQLite file exists.
 fn ensure_sqlite_dir(url: &str) -> Result<(), DbError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
-    }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
             path: dir.display().to_string(),
             source,
@@ -294,6 +313,17 @@ mod tests {
             Dialect::from_url("mysql://u@h/db"),
             Err(DbError::UnsupportedUrl)
         ));
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file_unless_in_memory() {
+        assert_eq!(
+            sqlite_file("sqlite://data/x.db?mode=rwc"),
+            Some(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(sqlite_file("sqlite:x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x.db?mode=memory"), None);
     }
 
     #[test]
