@@ -95,7 +95,7 @@ type Totals = BTreeMap<(i64, i64), i64>;
 /// Sums per sender and per recipient (key, point system): PostgreSQL refuses to change
 /// one row twice in a statement, and a sorted order takes row locks in the same order as
 /// other writers.
-fn totals(batch: &[(&NewOperation, String)]) -> (Totals, Totals) {
+pub(super) fn totals(batch: &[(&NewOperation, String)]) -> (Totals, Totals) {
     let mut debits = Totals::new();
     let mut credits = Totals::new();
     for (request, _) in batch {
@@ -446,18 +446,33 @@ fn insert_sql(sql: &mut BoundSql, batch: &[(&NewOperation, String)]) {
 }
 
 /// `RETURNING` promises no order; ids grow in the order of the VALUES rows on both
-/// databases, so the rows sorted by id are the batch in order. Each is checked against
-/// its request all the same: a mismatch is an error (the caller rolls back), never a
-/// wrong answer.
+/// databases, so the rows sorted by id are the batch in order.
 fn operations_in_batch_order(
     rows: &[sqlx::any::AnyRow],
     batch: &[(&NewOperation, String)],
 ) -> Result<Vec<Operation>, sqlx::Error> {
-    let mut ops = rows
+    let ops = rows
         .iter()
         .map(Operation::from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    in_batch_order(ops, batch)
+}
+
+/// The written operations sorted by id, which is batch order. Each is checked against
+/// its request all the same: a mismatch is an error (the caller rolls back), never a
+/// wrong answer.
+pub(super) fn in_batch_order(
+    mut ops: Vec<Operation>,
+    batch: &[(&NewOperation, String)],
+) -> Result<Vec<Operation>, sqlx::Error> {
     ops.sort_by_key(|op| op.id);
+    if ops.len() != batch.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "a bulk insert of {} operations returned {} rows",
+            batch.len(),
+            ops.len()
+        )));
+    }
     for (op, (request, _)) in ops.iter().zip(batch) {
         let to_key_id = match &request.to {
             Destination::Custodial { key_id, .. } => Some(*key_id),

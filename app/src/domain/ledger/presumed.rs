@@ -39,12 +39,7 @@ impl Presumed {
         sql: &mut BoundSql,
         all: impl IntoIterator<Item = &'a Presumed>,
     ) -> Option<String> {
-        let mut keys = BTreeSet::new();
-        let mut customers = BTreeSet::new();
-        for presumed in all {
-            keys.extend(presumed.api_key_id);
-            customers.extend(presumed.customer.as_ref());
-        }
+        let (keys, customers) = Self::distinct(all);
         let mut parts = Vec::new();
         if !keys.is_empty() {
             let ids: Vec<String> = keys.iter().map(|id| sql.bind(*id)).collect();
@@ -76,6 +71,19 @@ impl Presumed {
             ));
         }
         (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
+    }
+
+    /// The API keys and the store customers that `all` presume, each once.
+    pub(super) fn distinct<'a>(
+        all: impl IntoIterator<Item = &'a Presumed>,
+    ) -> (BTreeSet<i64>, BTreeSet<&'a PresumedCustomer>) {
+        let mut keys = BTreeSet::new();
+        let mut customers = BTreeSet::new();
+        for presumed in all {
+            keys.extend(presumed.api_key_id);
+            customers.extend(presumed.customer.as_ref());
+        }
+        (keys, customers)
     }
 
     /// Whether this submission's presumptions hold, read on `conn` (inside the write
