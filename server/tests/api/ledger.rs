@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use app::domain::{
     custody::{KeyVault, MasterKey},
-    db::Database,
+    db::{Database, Dialect},
     email::Email,
     ledger::{
         customers::{self, StoreCustomer},
@@ -811,9 +811,10 @@ async fn a_credited_issue_refused_after_a_reorganisation_takes_the_supply_back_f
 
 // The group writer (`ledger::writer`) shares one write transaction between the
 // submissions waiting at the same moment, each in its own savepoint: the same invariants
-// must hold through it.
+// must hold through it. Its tests run on a multi-threaded runtime, as the server does, so
+// submissions queue while another one is being written and batches form.
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_exactly_one_hundred_of_two_hundred_redemptions_succeed() {
     let fx = Arc::new(fixture(1_000_000).await);
     let writer = LedgerWriter::spawn(fx.db.clone());
@@ -852,7 +853,7 @@ async fn through_the_group_writer_exactly_one_hundred_of_two_hundred_redemptions
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_one_idempotency_key_creates_one_operation() {
     let fx = Arc::new(fixture(1_000_000).await);
     let writer = LedgerWriter::spawn(fx.db.clone());
@@ -901,7 +902,7 @@ async fn through_the_group_writer_one_idempotency_key_creates_one_operation() {
     assert_eq!(fx.balance(bob.key_id).await.pending_in, winner.amount);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_each_answer_is_the_operation_of_its_own_request() {
     let fx = Arc::new(fixture(1_000_000).await);
     let writer = LedgerWriter::spawn(fx.db.clone());
@@ -954,6 +955,49 @@ async fn through_the_group_writer_each_answer_is_the_operation_of_its_own_reques
 }
 
 #[tokio::test]
+async fn through_the_group_writer_a_submission_whose_caller_went_away_before_its_write_is_not_written(
+) {
+    let fx = Arc::new(fixture(1_000_000).await);
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let alice = fx.customer("alice").await;
+    let submit = |amount| {
+        let (writer, request) = (writer.clone(), fx.award(&alice, amount));
+        tokio::spawn(async move { writer.submit(request).await })
+    };
+    // Another writer holds what an award needs: SQLite's write lock (and the process's
+    // write turn), or on PostgreSQL the treasury's balance row.
+    let mut blocker = fx.db.begin_write().await.unwrap();
+    if fx.db.dialect() == Dialect::Postgres {
+        sqlx::query(
+            "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2 FOR UPDATE",
+        )
+        .bind(fx.point_system.treasury_key_id)
+        .bind(fx.point_system.id)
+        .fetch_one(&mut *blocker)
+        .await
+        .unwrap();
+    }
+    // The first award's caller leads and waits; the second queues behind it, and its
+    // caller goes away (a client that disconnected) before any write took it.
+    let first = submit(1);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = submit(10);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    second.abort();
+    assert!(second.await.unwrap_err().is_cancelled());
+    blocker.rollback().await.unwrap();
+
+    assert!(matches!(first.await.unwrap(), Ok(Submitted::Created(_))));
+    // A later award leads with whatever is still queued: not the abandoned one.
+    assert!(matches!(
+        submit(100).await.unwrap(),
+        Ok(Submitted::Created(_))
+    ));
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 2);
+    assert_eq!(fx.balance(alice.key_id).await.pending_in, 101);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_awards_and_redemptions_of_one_treasury_share_batches() {
     let fx = Arc::new(fixture(1_000_000).await);
     let writer = LedgerWriter::spawn(fx.db.clone());

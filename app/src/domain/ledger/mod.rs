@@ -8,6 +8,7 @@ pub mod amount;
 pub mod balances;
 mod bulk;
 pub mod customers;
+mod direct_sqlite;
 pub mod error;
 pub mod operation;
 pub mod point_systems;

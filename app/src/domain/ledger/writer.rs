@@ -1,6 +1,5 @@
-//! Group commit of ledger submissions: one task per database takes every submission
-//! waiting in its queue (up to [`MAX_BATCH`]) and writes them in ONE write transaction,
-//! each in its own savepoint.
+//! Group commit of ledger submissions: the submissions waiting at one moment (up to
+//! [`MAX_BATCH`]) are written in ONE write transaction, each checked on its own.
 //!
 //! Why: an award's cost is dominated by its write transaction (the SQLite write lock, or on
 //! PostgreSQL the treasury's balance row, held until a `COMMIT` that flushes the log), not
@@ -8,16 +7,32 @@
 //! at the same moment pays that cost once per batch. There is no artificial delay: a lone
 //! request is written alone at once; batches form only while a transaction is running.
 //!
+//! Who writes: the caller that finds the writer free (the leader) writes what is waiting,
+//! its own submission with it; callers that arrive meanwhile wait for their answer or for
+//! their turn to lead. Nothing is handed to a task and back: at one client an award is
+//! written by the request's own task. On a SQLite file the common case runs on the
+//! writer's own connection, with no thread hop ([`direct_sqlite`]); what has to await
+//! (PostgreSQL, the item-by-item path) runs in a task of its own, so a caller that goes
+//! away cannot stop a write half way. A caller that goes away before a leader took its
+//! submission takes it back: nothing is written for it.
+//!
 //! Every caller gets its answer only after the shared `COMMIT` succeeded, refusals
 //! included (a refusal may depend on an earlier item of the batch); if the transaction
 //! fails, every item of the batch gets an error and nothing was written.
+//!
+//! [`direct_sqlite`]: super::direct_sqlite
 
-use std::time::Duration;
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, Weak},
+    time::{Duration, Instant},
+};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, OwnedMutexGuard};
 
 use super::{
     bulk,
+    direct_sqlite::DirectSqlite,
     presumed::Presumed,
     submit::{self, NewOperation, Submitted},
     writer_connection::WriterConnection,
@@ -28,36 +43,91 @@ use crate::domain::db::{Database, Dialect};
 /// The most submissions one transaction takes.
 pub const MAX_BATCH: usize = 64;
 
-/// How many submissions may wait; callers beyond that wait to enqueue (back pressure).
-const QUEUE: usize = 1024;
+/// Batches up to this size run SQLite on the leader's thread as it is; larger ones first
+/// tell tokio the thread will block (`block_in_place`), so its other tasks move on. A
+/// small batch takes less time than that hand-over.
+const INLINE_BATCH: usize = 8;
+
+/// How long an idle writer keeps its pooled connection ([`WriterConnection`]) before it
+/// gives it back to the pool.
+const KEEP_IDLE_CONNECTION: Duration = Duration::from_secs(1);
 
 type Answer = Result<Submitted, LedgerError>;
 
 struct Job {
+    /// Which caller's: a caller that goes away takes its job back by this.
+    id: u64,
     request: NewOperation,
     presumed: Presumed,
     reply: oneshot::Sender<Answer>,
 }
 
-/// The handle of a database's writer task. Cheap to clone; the task ends when the last
-/// handle is dropped.
-#[derive(Clone, Debug)]
+/// The handle of a database's ledger writer. Cheap to clone.
+#[derive(Clone)]
 pub struct LedgerWriter {
-    queue: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Job {
+impl std::fmt::Debug for LedgerWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").finish_non_exhaustive()
+        f.debug_struct("LedgerWriter").finish_non_exhaustive()
     }
 }
 
+struct Shared {
+    db: Database,
+    /// Submissions no leader has taken yet, in arrival order. Its length is bounded by the
+    /// callers waiting (each waits for its answer), so it needs no bound of its own.
+    queue: Mutex<Queue>,
+    /// What a leader writes with; holding it makes one the leader.
+    desk: Arc<tokio::sync::Mutex<Desk>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    next_id: u64,
+}
+
+struct Desk {
+    pooled: WriterConnection,
+    direct: Direct,
+    last_write: Instant,
+}
+
+/// How [`Desk::write_direct`] ended.
+enum DirectWrite {
+    /// Every caller of the batch is answered (an error too, when the outcome is unknown).
+    Written,
+    /// Rolled back: an item would be refused. Item by item explains which.
+    Refused(Vec<Job>),
+    /// No direct connection, or a batch that bulk does not take.
+    NotTried(Vec<Job>),
+}
+
+/// The writer's own SQLite connection, opened on first use.
+enum Direct {
+    Untried,
+    Open(DirectSqlite),
+    /// PostgreSQL, SQLite in memory, or the file could not be opened.
+    Unavailable,
+}
+
 impl LedgerWriter {
-    /// Starts the writer task of `db` (needs a tokio runtime).
+    /// The writer of `db`, and its task that gives an idle connection back to the pool
+    /// (needs a tokio runtime; the task ends with the last handle).
     pub fn spawn(db: Database) -> Self {
-        let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, jobs));
-        Self { queue }
+        let shared = Arc::new(Shared {
+            db,
+            queue: Mutex::new(Queue::default()),
+            desk: Arc::new(tokio::sync::Mutex::new(Desk {
+                pooled: WriterConnection::default(),
+                direct: Direct::Untried,
+                last_write: Instant::now(),
+            })),
+        });
+        tokio::spawn(release_when_idle(Arc::downgrade(&shared)));
+        Self { shared }
     }
 
     /// Records an operation like [`submit::submit`], sharing the write transaction with
@@ -70,53 +140,202 @@ impl LedgerWriter {
     /// `presumed` in its transaction and answers [`LedgerError::Stale`] when it no longer
     /// holds (nothing is written then).
     pub async fn submit_presuming(&self, request: NewOperation, presumed: Presumed) -> Answer {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Job {
-                request,
-                presumed,
-                reply,
-            })
-            .await
-            .map_err(|_| sqlx::Error::WorkerCrashed)?;
-        answer.await.map_err(|_| sqlx::Error::WorkerCrashed)?
-    }
-}
-
-/// How long an idle writer keeps its connection ([`WriterConnection`]) before it
-/// gives it back to the pool.
-const KEEP_IDLE_CONNECTION: Duration = Duration::from_secs(1);
-
-async fn run(db: Database, mut jobs: mpsc::Receiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut conn = WriterConnection::default();
-    loop {
-        let received = if conn.is_kept() {
-            match tokio::time::timeout(KEEP_IDLE_CONNECTION, jobs.recv_many(&mut batch, MAX_BATCH))
-                .await
-            {
-                Ok(received) => received,
-                Err(_idle) => {
-                    conn.release(&db).await;
-                    continue;
+        let (reply, mut answer) = oneshot::channel();
+        let _ticket = self.shared.enqueue(request, presumed, reply);
+        loop {
+            tokio::select! {
+                biased;
+                answered = &mut answer => {
+                    return answered.map_err(|_| sqlx::Error::WorkerCrashed)?;
                 }
+                desk = self.shared.desk.clone().lock_owned() => self.shared.lead(desk).await,
             }
-        } else {
-            jobs.recv_many(&mut batch, MAX_BATCH).await
-        };
-        if received == 0 {
-            break;
         }
-        write_batch(&db, &mut conn, std::mem::take(&mut batch)).await;
-        conn.after_batch(&db);
     }
 }
 
+/// A queued submission of a caller still waiting; dropped (answered, or the caller went
+/// away), it takes the submission out of the queue if no leader took it.
+struct Ticket<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.shared.queue.lock().expect("not poisoned");
+        queue.jobs.retain(|job| job.id != self.id);
+    }
+}
+
+impl Shared {
+    fn enqueue(
+        &self,
+        request: NewOperation,
+        presumed: Presumed,
+        reply: oneshot::Sender<Answer>,
+    ) -> Ticket<'_> {
+        let mut queue = self.queue.lock().expect("not poisoned");
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.jobs.push_back(Job {
+            id,
+            request,
+            presumed,
+            reply,
+        });
+        Ticket { shared: self, id }
+    }
+
+    fn take_batch(&self) -> Vec<Job> {
+        let mut queue = self.queue.lock().expect("not poisoned");
+        let n = queue.jobs.len().min(MAX_BATCH);
+        queue.jobs.drain(..n).collect()
+    }
+
+    /// Writes one batch of what is queued (nothing when a leader before took it all).
+    async fn lead(&self, mut desk: OwnedMutexGuard<Desk>) {
+        // The write turn before the batch: waiting for it takes nothing from the queue, so
+        // a caller that goes away meanwhile leaves everything as it was.
+        let turn = self.db.write_turn().await;
+        let batch = self.take_batch();
+        if batch.is_empty() {
+            return;
+        }
+        desk.last_write = Instant::now();
+        let (batch, bulk_tried) = match desk.write_direct(&self.db, batch) {
+            DirectWrite::Written => {
+                desk.pooled.after_batch(&self.db);
+                return;
+            }
+            DirectWrite::Refused(batch) => (batch, true),
+            DirectWrite::NotTried(batch) => (batch, false),
+        };
+        // The pooled path takes its own write turns.
+        drop(turn);
+        let db = self.db.clone();
+        let written = tokio::spawn(async move {
+            write_batch(&db, &mut desk.pooled, batch, !bulk_tried).await;
+            desk.pooled.after_batch(&db);
+        });
+        // A write that panicked dropped its callers' replies: they get an error.
+        let _ = written.await;
+    }
+}
+
+impl Desk {
+    /// Writes `batch` on the direct SQLite connection, or gives it back for the pooled
+    /// path.
+    fn write_direct(&mut self, db: &Database, batch: Vec<Job>) -> DirectWrite {
+        let Some(direct) = self.direct_connection(db) else {
+            return DirectWrite::NotTried(batch);
+        };
+        let outcome = {
+            let Some(checked) = bulk_items(&batch) else {
+                return DirectWrite::NotTried(batch);
+            };
+            let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
+            run_sqlite(batch.len(), || direct.write(&checked, &presumed))
+        };
+        match outcome {
+            Ok(bulk::Bulk::Written(ops)) => {
+                answer_written(batch, ops);
+                DirectWrite::Written
+            }
+            Ok(bulk::Bulk::NotWritten) => DirectWrite::Refused(batch),
+            Err(error) => {
+                // Its transaction's state is unknown: a new connection next time.
+                self.direct = Direct::Untried;
+                let error = sqlx::Error::Io(std::io::Error::other(error));
+                fail_all(batch.into_iter().map(|job| job.reply), &error);
+                DirectWrite::Written
+            }
+        }
+    }
+
+    fn direct_connection(&mut self, db: &Database) -> Option<&mut DirectSqlite> {
+        if matches!(self.direct, Direct::Untried) {
+            self.direct = match db.sqlite_file() {
+                Some(path) if db.dialect() == Dialect::Sqlite => match DirectSqlite::open(path) {
+                    Ok(conn) => Direct::Open(conn),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot open the ledger writer's own SQLite connection; writing through the pool");
+                        Direct::Unavailable
+                    }
+                },
+                _ => Direct::Unavailable,
+            };
+        }
+        match &mut self.direct {
+            Direct::Open(conn) => Some(conn),
+            Direct::Untried | Direct::Unavailable => None,
+        }
+    }
+}
+
+/// Runs SQLite work of `items` submissions on this thread, telling a multi-threaded tokio
+/// first when it is long enough to matter (see [`INLINE_BATCH`]).
+fn run_sqlite<T>(items: usize, work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+        runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    });
+    if items > INLINE_BATCH && multi_thread {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
+    }
+}
+
+/// Gives the pooled connection back when no batch was written for
+/// [`KEEP_IDLE_CONNECTION`]; ends with the writer.
+async fn release_when_idle(shared: Weak<Shared>) {
+    loop {
+        tokio::time::sleep(KEEP_IDLE_CONNECTION).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let Ok(mut desk) = shared.desk.clone().try_lock_owned() else {
+            continue;
+        };
+        if desk.pooled.is_kept() && desk.last_write.elapsed() >= KEEP_IDLE_CONNECTION {
+            desk.pooled.release(&shared.db).await;
+        }
+    }
+}
+
+/// The batch's requests with their fingerprints, when bulk can write them all: no
+/// request with a reason it refuses, points to custodial addresses only.
+fn bulk_items(batch: &[Job]) -> Option<Vec<(&NewOperation, String)>> {
+    let checked: Vec<_> = batch
+        .iter()
+        .map(|job| {
+            submit::check_reason(&job.request)
+                .ok()
+                .map(|()| (&job.request, job.request.fingerprint()))
+        })
+        .collect::<Option<_>>()?;
+    let requests: Vec<&NewOperation> = checked.iter().map(|(request, _)| *request).collect();
+    bulk::eligible(&requests).then_some(checked)
+}
+
+fn answer_written(batch: Vec<Job>, ops: Vec<super::Operation>) {
+    for (job, op) in batch.into_iter().zip(ops) {
+        // A caller that went away (client disconnected) needs no answer.
+        let _ = job.reply.send(Ok(Submitted::Created(op)));
+    }
+}
+
+/// Writes `batch` through the pool: in bulk first when `try_bulk` (the direct connection
+/// did not already find an item it refuses), else item by item.
 #[tracing::instrument(skip_all, fields(items = batch.len()))]
-async fn write_batch(db: &Database, conn: &mut WriterConnection, batch: Vec<Job>) {
-    let batch = match write_in_bulk(db, conn, batch).await {
-        Ok(()) => return,
-        Err(batch) => batch,
+async fn write_batch(db: &Database, conn: &mut WriterConnection, batch: Vec<Job>, try_bulk: bool) {
+    let batch = if try_bulk {
+        match write_in_bulk(db, conn, batch).await {
+            Ok(()) => return,
+            Err(batch) => batch,
+        }
+    } else {
+        batch
     };
     let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
@@ -150,30 +369,16 @@ async fn write_in_bulk(
     conn: &mut WriterConnection,
     batch: Vec<Job>,
 ) -> Result<(), Vec<Job>> {
-    let checked: Option<Vec<_>> = batch
-        .iter()
-        .map(|job| {
-            submit::check_reason(&job.request)
-                .ok()
-                .map(|()| (&job.request, job.request.fingerprint()))
-        })
-        .collect();
-    let Some(checked) = checked else {
-        return Err(batch);
+    let outcome = {
+        let Some(checked) = bulk_items(&batch) else {
+            return Err(batch);
+        };
+        let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
+        bulk::write(db, conn, &checked, &presumed).await
     };
-    let requests: Vec<&NewOperation> = checked.iter().map(|(request, _)| *request).collect();
-    if !bulk::eligible(&requests) {
-        return Err(batch);
-    }
-    let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
-    let outcome = bulk::write(db, conn, &checked, &presumed).await;
-    drop((checked, requests, presumed));
     match outcome {
         Ok(bulk::Bulk::Written(ops)) => {
-            for (job, op) in batch.into_iter().zip(ops) {
-                // A caller that went away (client disconnected) needs no answer.
-                let _ = job.reply.send(Ok(Submitted::Created(op)));
-            }
+            answer_written(batch, ops);
             Ok(())
         }
         Ok(bulk::Bulk::NotWritten) => Err(batch),
