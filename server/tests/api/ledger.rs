@@ -997,6 +997,69 @@ async fn through_the_group_writer_a_submission_whose_caller_went_away_before_its
     assert_eq!(fx.balance(alice.key_id).await.pending_in, 101);
 }
 
+#[tokio::test]
+async fn through_the_group_writer_a_batch_whose_leader_went_away_half_way_is_still_written_for_the_others(
+) {
+    let fx = Arc::new(fixture(1_000_000).await);
+    if fx.db.dialect() == Dialect::Sqlite {
+        // On a SQLite file the leader writes its batch without an await between `BEGIN`
+        // and `COMMIT` (the writer's own connection): there is no point to stop it at.
+        return;
+    }
+    let writer = LedgerWriter::spawn(fx.db.clone());
+    let (alice, bob, carol) = (
+        fx.customer("alice").await,
+        fx.customer("bob").await,
+        fx.customer("carol").await,
+    );
+    // bob's balance row exists, so another transaction can hold it.
+    writer.submit(fx.award(&bob, 1)).await.unwrap();
+    let submit = |to: &StoreCustomer, amount| {
+        let (writer, request) = (writer.clone(), fx.award(to, amount));
+        tokio::spawn(async move { writer.submit(request).await })
+    };
+    let hold = |key_id: i64| {
+        let fx = fx.clone();
+        async move {
+            let mut tx = fx.db.pool().begin().await.unwrap();
+            sqlx::query(
+                "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2 FOR UPDATE",
+            )
+            .bind(key_id)
+            .bind(fx.point_system.id)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            tx
+        }
+    };
+    let treasury = hold(fx.point_system.treasury_key_id).await;
+    let bobs_row = hold(bob.key_id).await;
+    // The first award's caller leads and waits for the treasury's row; two more queue
+    // behind it, `to_bob` first (the writer's lock hands over in arrival order).
+    let first = submit(&alice, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let to_bob = submit(&bob, 10);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let to_carol = submit(&carol, 100);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    treasury.rollback().await.unwrap();
+    assert!(matches!(first.await.unwrap(), Ok(Submitted::Created(_))));
+    // `to_bob`'s caller now leads the batch of both and waits for bob's row in the middle
+    // of its write; then that caller goes away (a client that disconnected).
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    to_bob.abort();
+    assert!(to_bob.await.unwrap_err().is_cancelled());
+    bobs_row.rollback().await.unwrap();
+
+    // The write it started is finished all the same, and the other caller of its batch
+    // gets the answer.
+    assert!(matches!(to_carol.await.unwrap(), Ok(Submitted::Created(_))));
+    assert_eq!(fx.count_operations(OperationKind::Award).await, 4);
+    assert_eq!(fx.balance(bob.key_id).await.pending_in, 11);
+    assert_eq!(fx.balance(carol.key_id).await.pending_in, 100);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_awards_and_redemptions_of_one_treasury_share_batches() {
     let fx = Arc::new(fixture(1_000_000).await);

@@ -12,9 +12,10 @@
 //! their turn to lead. Nothing is handed to a task and back: at one client an award is
 //! written by the request's own task. On a SQLite file the common case runs on the
 //! writer's own connection, with no thread hop ([`direct_sqlite`]); what has to await
-//! (PostgreSQL, the item-by-item path) runs in a task of its own, so a caller that goes
-//! away cannot stop a write half way. A caller that goes away before a leader took its
-//! submission takes it back: nothing is written for it.
+//! (PostgreSQL, the item-by-item path) is finished by a task of its own should its caller
+//! go away half way ([`FinishOnDrop`]), so a write is never stopped between statements.
+//! A caller that goes away before a leader took its submission takes it back: nothing is
+//! written for it.
 //!
 //! Every caller gets its answer only after the shared `COMMIT` succeeded, refusals
 //! included (a refusal may depend on an earlier item of the batch); if the transaction
@@ -24,7 +25,10 @@
 
 use std::{
     collections::VecDeque,
+    future::Future,
+    pin::Pin,
     sync::{Arc, Mutex, Weak},
+    task::{ready, Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -214,12 +218,11 @@ impl Shared {
         // The pooled path takes its own write turns.
         drop(turn);
         let db = self.db.clone();
-        let written = tokio::spawn(async move {
+        FinishOnDrop::new(async move {
             write_batch(&db, &mut desk.pooled, batch, !bulk_tried).await;
             desk.pooled.after_batch(&db);
-        });
-        // A write that panicked dropped its callers' replies: they get an error.
-        let _ = written.await;
+        })
+        .await;
     }
 }
 
@@ -269,6 +272,46 @@ impl Desk {
         match &mut self.direct {
             Direct::Open(conn) => Some(conn),
             Direct::Untried | Direct::Unavailable => None,
+        }
+    }
+}
+
+/// A write run by the leader's own task that, should the leader go away half way (its
+/// client disconnected), is finished by a task of its own: a batch's statements are never
+/// stopped between them, and the other callers of the batch still get their answers. In
+/// the common case this costs no hand-over to another task and back.
+struct FinishOnDrop(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl FinishOnDrop {
+    fn new(write: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self(Some(Box::pin(write)))
+    }
+}
+
+impl Future for FinishOnDrop {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(write) = self.0.as_mut() else {
+            return Poll::Ready(());
+        };
+        ready!(write.as_mut().poll(cx));
+        self.0 = None;
+        Poll::Ready(())
+    }
+}
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(write) = self.0.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(write);
+                }
+                // The runtime is shutting down: the process ends, and with it the
+                // connection; an unfinished transaction is rolled back by the database.
+                Err(_) => tracing::warn!("a ledger write was cut off by the runtime's shutdown"),
+            }
         }
     }
 }
