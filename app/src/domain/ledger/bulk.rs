@@ -415,10 +415,7 @@ fn insert_sql(sql: &mut BoundSql, batch: &[(&NewOperation, String)]) {
     let now = clock::now();
     let mut values = Vec::with_capacity(batch.len());
     for (request, fingerprint) in batch {
-        let (to_key_id, to_address, to_avatar) = match &request.to {
-            Destination::Custodial { key_id, address } => (Some(*key_id), address.clone(), None),
-            Destination::External { address, avatar } => (None, address.clone(), avatar.clone()),
-        };
+        let (to_key_id, to_address, to_avatar) = request.to.columns();
         values.push(format!(
             "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             sql.bind(request.point_system_id),
@@ -426,8 +423,8 @@ fn insert_sql(sql: &mut BoundSql, batch: &[(&NewOperation, String)]) {
             sql.bind(request.amount.as_i64()),
             sql.bind(request.from_key_id),
             sql.bind(to_key_id),
-            sql.bind(to_address),
-            sql.bind(to_avatar),
+            sql.bind(to_address.to_owned()),
+            sql.bind(to_avatar.map(str::to_owned)),
             sql.bind(request.actor.clone()),
             sql.bind(request.reason.clone()),
             sql.bind(request.idempotency_key.clone()),
@@ -474,13 +471,9 @@ pub(super) fn in_batch_order(
         )));
     }
     for (op, (request, _)) in ops.iter().zip(batch) {
-        let to_key_id = match &request.to {
-            Destination::Custodial { key_id, .. } => Some(*key_id),
-            Destination::External { .. } => None,
-        };
         if op.amount != request.amount.units()
             || op.from_key_id != Some(request.from_key_id)
-            || op.to_key_id != to_key_id
+            || op.to_key_id != request.to.columns().0
             || op.kind != request.kind
             || op.idempotency_key != request.idempotency_key
         {

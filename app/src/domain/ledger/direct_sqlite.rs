@@ -21,7 +21,7 @@ use super::{
     bulk::{self, Bulk},
     operation::COLUMNS,
     presumed::Presumed,
-    submit::{Destination, NewOperation},
+    submit::NewOperation,
     Operation, OperationKind, OperationState,
 };
 use crate::domain::clock;
@@ -136,10 +136,7 @@ impl DirectSqlite {
         let now = clock::now();
         let mut ops = Vec::with_capacity(batch.len());
         for (request, fingerprint) in batch {
-            let (to_key_id, to_address, to_avatar) = match &request.to {
-                Destination::Custodial { key_id, address } => (Some(*key_id), address, None),
-                Destination::External { address, avatar } => (None, address, avatar.as_ref()),
-            };
+            let (to_key_id, to_address, to_avatar) = request.to.columns();
             let op = insert.query_row(
                 params![
                     request.point_system_id,

@@ -19,6 +19,16 @@ pub enum Destination {
     },
 }
 
+impl Destination {
+    /// The operation row's `to_key_id`, `to_address` and `to_avatar`.
+    pub(super) fn columns(&self) -> (Option<i64>, &str, Option<&str>) {
+        match self {
+            Self::Custodial { key_id, address } => (Some(*key_id), address, None),
+            Self::External { address, avatar } => (None, address, avatar.as_deref()),
+        }
+    }
+}
+
 /// A request to move points, before the ledger accepts it.
 #[derive(Clone, Debug)]
 pub struct NewOperation {
@@ -54,12 +64,7 @@ impl Submitted {
 impl NewOperation {
     /// What makes two requests "the same" for idempotency.
     pub(super) fn fingerprint(&self) -> String {
-        let (to_key, to_address, to_avatar) = match &self.to {
-            Destination::Custodial { key_id, address } => (Some(*key_id), address.as_str(), None),
-            Destination::External { address, avatar } => {
-                (None, address.as_str(), avatar.as_deref())
-            }
-        };
+        let (to_key, to_address, to_avatar) = self.to.columns();
         let canonical = serde_json::json!([
             self.kind.as_str(),
             self.amount.units(),
