@@ -312,14 +312,8 @@ async fn one_statement(conn: &mut AnyConnection, write: &Write<'_>) -> Result<Bu
     match sql.query().fetch_all(&mut *conn).await {
         // Committed: from here on the batch must never be written again, so a row that
         // does not match its request is an error for every caller, not a retry.
-        Ok(rows) if rows.len() == batch.len() => {
-            operations_in_batch_order(&rows, batch).map(Bulk::Written)
-        }
-        Ok(rows) => Err(sqlx::Error::Protocol(format!(
-            "a bulk insert of {} operations returned {} rows",
-            batch.len(),
-            rows.len()
-        ))),
+        // (`in_batch_order` checks the number of rows too.)
+        Ok(rows) => operations_in_batch_order(&rows, batch).map(Bulk::Written),
         // The server refused the statement (the guard, an idempotency key seen before, a
         // lock timeout): nothing of it was kept.
         Err(sqlx::Error::Database(error)) => {

@@ -234,25 +234,19 @@ impl Desk {
             return DirectWrite::NotTried(batch);
         };
         let outcome = {
-            let Some(checked) = bulk_items(&batch) else {
+            let Some((checked, presumed)) = bulk_input(&batch) else {
                 return DirectWrite::NotTried(batch);
             };
-            let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
             run_sqlite(batch.len(), || direct.write(&checked, &presumed))
         };
-        match outcome {
-            Ok(bulk::Bulk::Written(ops)) => {
-                answer_written(batch, ops);
-                DirectWrite::Written
-            }
-            Ok(bulk::Bulk::NotWritten) => DirectWrite::Refused(batch),
-            Err(error) => {
-                // Its transaction's state is unknown: a new connection next time.
-                self.direct = Direct::Untried;
-                let error = sqlx::Error::Io(std::io::Error::other(error));
-                fail_all(batch.into_iter().map(|job| job.reply), &error);
-                DirectWrite::Written
-            }
+        let outcome = outcome.map_err(|error| {
+            // Its transaction's state is unknown: a new connection next time.
+            self.direct = Direct::Untried;
+            sqlx::Error::Io(std::io::Error::other(error))
+        });
+        match answer_bulk(batch, outcome) {
+            Ok(()) => DirectWrite::Written,
+            Err(batch) => DirectWrite::Refused(batch),
         }
     }
 
@@ -346,9 +340,12 @@ async fn release_when_idle(shared: Weak<Shared>) {
     }
 }
 
-/// The batch's requests with their fingerprints, when bulk can write them all: no
-/// request with a reason it refuses, points to custodial addresses only.
-fn bulk_items(batch: &[Job]) -> Option<Vec<(&NewOperation, String)>> {
+type BulkInput<'a> = (Vec<(&'a NewOperation, String)>, Vec<&'a Presumed>);
+
+/// What a bulk write takes of the batch: its requests with their fingerprints, and its
+/// callers' presumptions. `None` when bulk cannot write them all: a request with a reason
+/// it refuses, or points to an address that is not custodial.
+fn bulk_input(batch: &[Job]) -> Option<BulkInput<'_>> {
     let checked: Vec<_> = batch
         .iter()
         .map(|job| {
@@ -358,13 +355,29 @@ fn bulk_items(batch: &[Job]) -> Option<Vec<(&NewOperation, String)>> {
         })
         .collect::<Option<_>>()?;
     let requests: Vec<&NewOperation> = checked.iter().map(|(request, _)| *request).collect();
-    bulk::eligible(&requests).then_some(checked)
+    if !bulk::eligible(&requests) {
+        return None;
+    }
+    Some((checked, batch.iter().map(|job| &job.presumed).collect()))
 }
 
-fn answer_written(batch: Vec<Job>, ops: Vec<super::Operation>) {
-    for (job, op) in batch.into_iter().zip(ops) {
-        // A caller that went away (client disconnected) needs no answer.
-        let _ = job.reply.send(Ok(Submitted::Created(op)));
+/// Answers the callers of a bulk write (on either connection): `Ok` when every caller
+/// has its answer (its operation, or an error when the outcome is unknown), or the batch
+/// back when nothing was written, for item by item.
+fn answer_bulk(batch: Vec<Job>, outcome: Result<bulk::Bulk, sqlx::Error>) -> Result<(), Vec<Job>> {
+    match outcome {
+        Ok(bulk::Bulk::Written(ops)) => {
+            for (job, op) in batch.into_iter().zip(ops) {
+                // A caller that went away (client disconnected) needs no answer.
+                let _ = job.reply.send(Ok(Submitted::Created(op)));
+            }
+            Ok(())
+        }
+        Ok(bulk::Bulk::NotWritten) => Err(batch),
+        Err(error) => {
+            fail_all(batch.into_iter().map(|job| job.reply), &error);
+            Ok(())
+        }
     }
 }
 
@@ -413,23 +426,12 @@ async fn write_in_bulk(
     batch: Vec<Job>,
 ) -> Result<(), Vec<Job>> {
     let outcome = {
-        let Some(checked) = bulk_items(&batch) else {
+        let Some((checked, presumed)) = bulk_input(&batch) else {
             return Err(batch);
         };
-        let presumed: Vec<&Presumed> = batch.iter().map(|job| &job.presumed).collect();
         bulk::write(db, conn, &checked, &presumed).await
     };
-    match outcome {
-        Ok(bulk::Bulk::Written(ops)) => {
-            answer_written(batch, ops);
-            Ok(())
-        }
-        Ok(bulk::Bulk::NotWritten) => Err(batch),
-        Err(error) => {
-            fail_all(batch.into_iter().map(|job| job.reply), &error);
-            Ok(())
-        }
-    }
+    answer_bulk(batch, outcome)
 }
 
 async fn write_items(
