@@ -118,6 +118,19 @@ impl Fixture {
             .unwrap()
     }
 
+    /// Holds `key_id`'s balance row in `conn`'s transaction (PostgreSQL), as a writer
+    /// would, until it ends.
+    async fn lock_balance_row(&self, conn: &mut sqlx::AnyConnection, key_id: i64) {
+        sqlx::query(
+            "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2 FOR UPDATE",
+        )
+        .bind(key_id)
+        .bind(self.point_system.id)
+        .fetch_one(conn)
+        .await
+        .unwrap();
+    }
+
     async fn count_operations(&self, kind: OperationKind) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE kind = $1")
             .bind(kind.as_str())
@@ -810,7 +823,8 @@ async fn a_credited_issue_refused_after_a_reorganisation_takes_the_supply_back_f
 }
 
 // The group writer (`ledger::writer`) shares one write transaction between the
-// submissions waiting at the same moment, each in its own savepoint: the same invariants
+// submissions waiting at the same moment (one bulk write, or item by item in savepoints
+// when an item is refused): the same invariants
 // must hold through it. Its tests run on a multi-threaded runtime, as the server does, so
 // submissions queue while another one is being written and batches form.
 
@@ -968,14 +982,8 @@ async fn through_the_group_writer_a_submission_whose_caller_went_away_before_its
     // write turn), or on PostgreSQL the treasury's balance row.
     let mut blocker = fx.db.begin_write().await.unwrap();
     if fx.db.dialect() == Dialect::Postgres {
-        sqlx::query(
-            "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2 FOR UPDATE",
-        )
-        .bind(fx.point_system.treasury_key_id)
-        .bind(fx.point_system.id)
-        .fetch_one(&mut *blocker)
-        .await
-        .unwrap();
+        fx.lock_balance_row(&mut blocker, fx.point_system.treasury_key_id)
+            .await;
     }
     // The first award's caller leads and waits; the second queues behind it, and its
     // caller goes away (a client that disconnected) before any write took it.
@@ -1018,23 +1026,11 @@ async fn through_the_group_writer_a_batch_whose_leader_went_away_half_way_is_sti
         let (writer, request) = (writer.clone(), fx.award(to, amount));
         tokio::spawn(async move { writer.submit(request).await })
     };
-    let hold = |key_id: i64| {
-        let fx = fx.clone();
-        async move {
-            let mut tx = fx.db.pool().begin().await.unwrap();
-            sqlx::query(
-                "SELECT available FROM balances WHERE key_id = $1 AND point_system_id = $2 FOR UPDATE",
-            )
-            .bind(key_id)
-            .bind(fx.point_system.id)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-            tx
-        }
-    };
-    let treasury = hold(fx.point_system.treasury_key_id).await;
-    let bobs_row = hold(bob.key_id).await;
+    let mut treasury = fx.db.pool().begin().await.unwrap();
+    fx.lock_balance_row(&mut treasury, fx.point_system.treasury_key_id)
+        .await;
+    let mut bobs_row = fx.db.pool().begin().await.unwrap();
+    fx.lock_balance_row(&mut bobs_row, bob.key_id).await;
     // The first award's caller leads and waits for the treasury's row; two more queue
     // behind it, `to_bob` first (the writer's lock hands over in arrival order).
     let first = submit(&alice, 1);
