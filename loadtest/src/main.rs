@@ -68,6 +68,11 @@ pub struct Args {
     /// First loopback port for the servers.
     #[arg(long, default_value_t = 39170)]
     port: u16,
+    /// The worker's batch window, as `pointmint serve --batch-window` takes it. A window
+    /// longer than a level keeps the worker from signing and settling during it, to see
+    /// what the worker's share of the machine costs the award path.
+    #[arg(long, default_value = "500ms")]
+    batch_window: String,
 }
 
 /// The server's pool size (server/src/startup.rs), used for the baseline pool too.
@@ -153,6 +158,7 @@ async fn measure(
         data_dir,
         database_url: url,
         port,
+        batch_window: &args.batch_window,
     })
     .await?;
     let rss = RssSampler::start(server.pid);

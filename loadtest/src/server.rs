@@ -21,6 +21,8 @@ pub struct ServerConfig<'a> {
     pub data_dir: &'a Path,
     pub database_url: &'a str,
     pub port: u16,
+    /// `--batch-window` of `pointmint serve`.
+    pub batch_window: &'a str,
 }
 
 impl Server {
@@ -40,7 +42,7 @@ impl Server {
             .arg(config.site_root)
             .args(["--devnet-block-interval", "2s"])
             .args(["--required-confirmations", "1"])
-            .args(["--batch-window", "500ms"])
+            .args(["--batch-window", config.batch_window])
             // Quiet by default (logging is work too); BENCH_SERVER_LOG=info shows the worker's steps.
             .env(
                 "RUST_LOG",
