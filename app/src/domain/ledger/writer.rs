@@ -145,11 +145,12 @@ impl LedgerWriter {
     /// holds (nothing is written then).
     pub async fn submit_presuming(&self, request: NewOperation, presumed: Presumed) -> Answer {
         let (reply, mut answer) = oneshot::channel();
-        let _ticket = self.shared.enqueue(request, presumed, reply);
+        let ticket = self.shared.enqueue(request, presumed, reply);
         loop {
             tokio::select! {
                 biased;
                 answered = &mut answer => {
+                    ticket.answered();
                     return answered.map_err(|_| sqlx::Error::WorkerCrashed)?;
                 }
                 desk = self.shared.desk.clone().lock_owned() => self.shared.lead(desk).await,
@@ -158,15 +159,28 @@ impl LedgerWriter {
     }
 }
 
-/// A queued submission of a caller still waiting; dropped (answered, or the caller went
+/// A queued submission of a caller still waiting; dropped unanswered (the caller went
 /// away), it takes the submission out of the queue if no leader took it.
 struct Ticket<'a> {
     shared: &'a Shared,
     id: u64,
+    answered: bool,
+}
+
+impl Ticket<'_> {
+    /// The caller has its answer: a leader took the submission out of the queue before
+    /// answering it, so there is nothing to take back (and no queue to search, on the
+    /// path every award takes).
+    fn answered(mut self) {
+        self.answered = true;
+    }
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
         let mut queue = self.shared.queue.lock().expect("not poisoned");
         queue.jobs.retain(|job| job.id != self.id);
     }
@@ -188,7 +202,11 @@ impl Shared {
             presumed,
             reply,
         });
-        Ticket { shared: self, id }
+        Ticket {
+            shared: self,
+            id,
+            answered: false,
+        }
     }
 
     fn take_batch(&self) -> Vec<Job> {
@@ -252,15 +270,14 @@ impl Desk {
 
     fn direct_connection(&mut self, db: &Database) -> Option<&mut DirectSqlite> {
         if matches!(self.direct, Direct::Untried) {
-            self.direct = match db.sqlite_file() {
-                Some(path) if db.dialect() == Dialect::Sqlite => match DirectSqlite::open(path) {
-                    Ok(conn) => Direct::Open(conn),
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot open the ledger writer's own SQLite connection; writing through the pool");
-                        Direct::Unavailable
-                    }
-                },
-                _ => Direct::Unavailable,
+            // Only a SQLite database has a file (`Database::sqlite_file`).
+            self.direct = match db.sqlite_file().map(DirectSqlite::open) {
+                Some(Ok(conn)) => Direct::Open(conn),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "cannot open the ledger writer's own SQLite connection; writing through the pool");
+                    Direct::Unavailable
+                }
+                None => Direct::Unavailable,
             };
         }
         match &mut self.direct {
