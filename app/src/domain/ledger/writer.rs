@@ -4,8 +4,11 @@
 //! Why: an award's cost is dominated by its write transaction (the SQLite write lock, or on
 //! PostgreSQL the treasury's balance row, held until a `COMMIT` that flushes the log), not
 //! by its statements. Sharing one `BEGIN ... COMMIT` between the submissions that arrived
-//! at the same moment pays that cost once per batch. There is no artificial delay: a lone
-//! request is written alone at once; batches form only while a transaction is running.
+//! at the same moment pays that cost once per batch. A lone request is written alone at
+//! once; batches form while a transaction is running, and (see [`Gathering`]) a leader
+//! whose writes cost a log flush waits a moment for the callers the last write answered,
+//! when they keep coming back: without it, four steady callers settle into two pairs that
+//! take turns, each pair paying a flush of its own.
 //!
 //! Who writes: the caller that finds the writer free (the leader) writes what is waiting,
 //! its own submission with it; callers that arrive meanwhile wait for their answer or for
@@ -52,6 +55,15 @@ pub const MAX_BATCH: usize = 64;
 /// small batch takes less time than that hand-over.
 const INLINE_BATCH: usize = 8;
 
+/// A leader waits for callers only when the last write took at least this long: a write
+/// cheaper than a caller's round trip (SQLite's, without a flush) costs less than the
+/// wait would.
+const GATHER_WHEN_A_WRITE_TAKES: Duration = Duration::from_micros(300);
+
+/// The longest a leader waits for callers; tokio's timers round it up to the next
+/// millisecond, so it matters only when expected callers do not come.
+const GATHER_AT_MOST: Duration = Duration::from_millis(2);
+
 /// How long an idle writer keeps its pooled connection ([`WriterConnection`]) before it
 /// gives it back to the pool.
 const KEEP_IDLE_CONNECTION: Duration = Duration::from_secs(1);
@@ -85,6 +97,8 @@ struct Shared {
     queue: Mutex<Queue>,
     /// What a leader writes with; holding it makes one the leader.
     desk: Arc<tokio::sync::Mutex<Desk>>,
+    /// Woken on every submission, for a leader that is gathering.
+    arrived: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -97,6 +111,43 @@ struct Desk {
     pooled: WriterConnection,
     direct: Direct,
     last_write: Instant,
+    gathering: Gathering,
+}
+
+/// How many callers a leader waits for before it writes, learnt from the last write.
+///
+/// Why: a write on PostgreSQL holds the treasury's balance row through its log flush, so
+/// the callers that arrive meanwhile wait for the next write. With a few steady callers
+/// (each sends its next request when answered) this settles into groups that take turns:
+/// at four, two pairs, and every flush carries two awards. The callers a write answered
+/// come back within a round trip, so the leader that follows waits for them, up to as
+/// long as a write takes (a wait never costs more than the write it saves), and the four
+/// share one flush. This is the group-commit delay of databases (PostgreSQL's
+/// `commit_delay` with `commit_siblings`, MySQL's `binlog_group_commit_sync_delay` with
+/// `..._no_delay_count`), with the count learnt instead of configured.
+#[derive(Clone, Copy, Debug, Default)]
+struct Gathering {
+    /// Callers of the last write plus those that arrived while it ran: the callers
+    /// active at once. One caller (or none) never waits.
+    callers: usize,
+    /// How long the last write took.
+    last_write_took: Duration,
+}
+
+impl Gathering {
+    /// The callers to wait for and for how long at most; `None`: write at once.
+    fn wait_for(&self, queued: usize) -> Option<(usize, Duration)> {
+        let callers = self.callers.min(MAX_BATCH);
+        (queued < callers && self.last_write_took >= GATHER_WHEN_A_WRITE_TAKES)
+            .then(|| (callers, self.last_write_took.min(GATHER_AT_MOST)))
+    }
+
+    /// Learns from a write of `written` callers that took `took`, after which `waiting`
+    /// callers were queued.
+    fn learn(&mut self, written: usize, waiting: usize, took: Duration) {
+        self.callers = written + waiting;
+        self.last_write_took = took;
+    }
 }
 
 /// How [`Desk::write_direct`] ended.
@@ -128,7 +179,9 @@ impl LedgerWriter {
                 pooled: WriterConnection::default(),
                 direct: Direct::Untried,
                 last_write: Instant::now(),
+                gathering: Gathering::default(),
             })),
+            arrived: tokio::sync::Notify::new(),
         });
         tokio::spawn(release_when_idle(Arc::downgrade(&shared)));
         Self { shared }
@@ -202,10 +255,31 @@ impl Shared {
             presumed,
             reply,
         });
+        drop(queue);
+        self.arrived.notify_one();
         Ticket {
             shared: self,
             id,
             answered: false,
+        }
+    }
+
+    fn queued(&self) -> usize {
+        self.queue.lock().expect("not poisoned").jobs.len()
+    }
+
+    /// Waits until `callers` submissions are queued, at most `at_most`.
+    async fn gather(&self, callers: usize, at_most: Duration) {
+        let deadline = tokio::time::Instant::now() + at_most;
+        loop {
+            // Registered before the count is read, so an arrival in between still wakes it.
+            let arrived = self.arrived.notified();
+            if self.queued() >= callers {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -216,18 +290,25 @@ impl Shared {
     }
 
     /// Writes one batch of what is queued (nothing when a leader before took it all).
-    async fn lead(&self, mut desk: OwnedMutexGuard<Desk>) {
-        // The write turn before the batch: waiting for it takes nothing from the queue, so
-        // a caller that goes away meanwhile leaves everything as it was.
+    async fn lead(self: &Arc<Self>, mut desk: OwnedMutexGuard<Desk>) {
+        // The write turn and the gathering before the batch: waiting for them takes nothing
+        // from the queue, so a caller that goes away meanwhile leaves everything as it was.
         let turn = self.db.write_turn().await;
+        if let Some((callers, at_most)) = desk.gathering.wait_for(self.queued()) {
+            self.gather(callers, at_most).await;
+        }
         let batch = self.take_batch();
         if batch.is_empty() {
             return;
         }
-        desk.last_write = Instant::now();
+        let started = Instant::now();
+        desk.last_write = started;
+        let written = batch.len();
         let (batch, bulk_tried) = match desk.write_direct(&self.db, batch) {
             DirectWrite::Written => {
                 desk.pooled.after_batch(&self.db);
+                let waiting = self.queued();
+                desk.gathering.learn(written, waiting, started.elapsed());
                 return;
             }
             DirectWrite::Refused(batch) => (batch, true),
@@ -235,10 +316,12 @@ impl Shared {
         };
         // The pooled path takes its own write turns.
         drop(turn);
-        let db = self.db.clone();
+        let shared = Arc::clone(self);
         FinishOnDrop::new(async move {
-            write_batch(&db, &mut desk.pooled, batch, !bulk_tried).await;
-            desk.pooled.after_batch(&db);
+            write_batch(&shared.db, &mut desk.pooled, batch, !bulk_tried).await;
+            desk.pooled.after_batch(&shared.db);
+            let waiting = shared.queued();
+            desk.gathering.learn(written, waiting, started.elapsed());
         })
         .await;
     }
@@ -475,5 +558,51 @@ fn fail_all(replies: impl Iterator<Item = oneshot::Sender<Answer>>, error: &sqlx
         let _ = reply.send(Err(LedgerError::Database(sqlx::Error::Io(
             std::io::Error::other(format!("the write transaction failed: {error}")),
         ))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLUSHING_WRITE: Duration = Duration::from_micros(800);
+
+    fn after(written: usize, waiting: usize, took: Duration) -> Gathering {
+        let mut gathering = Gathering::default();
+        gathering.learn(written, waiting, took);
+        gathering
+    }
+
+    #[test]
+    fn a_lone_caller_is_written_at_once() {
+        assert_eq!(Gathering::default().wait_for(1), None, "nothing learnt yet");
+        assert_eq!(after(1, 0, FLUSHING_WRITE).wait_for(1), None);
+    }
+
+    #[test]
+    fn after_a_pair_written_while_a_pair_waited_the_leader_waits_for_all_four() {
+        let gathering = after(2, 2, FLUSHING_WRITE);
+        assert_eq!(gathering.wait_for(2), Some((4, FLUSHING_WRITE)));
+        assert_eq!(gathering.wait_for(4), None, "all four are there");
+    }
+
+    #[test]
+    fn a_write_cheaper_than_a_round_trip_is_not_waited_for() {
+        let cheap = GATHER_WHEN_A_WRITE_TAKES - Duration::from_micros(1);
+        assert_eq!(after(2, 2, cheap).wait_for(2), None);
+    }
+
+    #[test]
+    fn the_wait_is_bounded_and_the_count_by_a_batch() {
+        let slow = after(MAX_BATCH, 3 * MAX_BATCH, Duration::from_secs(1));
+        assert_eq!(slow.wait_for(1), Some((MAX_BATCH, GATHER_AT_MOST)));
+    }
+
+    #[test]
+    fn callers_that_did_not_come_are_not_waited_for_again() {
+        let mut gathering = after(2, 2, FLUSHING_WRITE);
+        // Two of the four stopped: the wait ran out with two, and the write learnt it.
+        gathering.learn(2, 0, FLUSHING_WRITE);
+        assert_eq!(gathering.wait_for(2), None);
     }
 }
