@@ -272,7 +272,8 @@ impl Shared {
     async fn gather(&self, callers: usize, at_most: Duration) {
         let deadline = tokio::time::Instant::now() + at_most;
         loop {
-            // Registered before the count is read, so an arrival in between still wakes it.
+            // An arrival between the count and the wait leaves `notify_one`'s permit, which
+            // ends the wait at once: no arrival is missed.
             let arrived = self.arrived.notified();
             if self.queued() >= callers {
                 return;
