@@ -824,8 +824,9 @@ async fn a_credited_issue_refused_after_a_reorganisation_takes_the_supply_back_f
 
 // The group writer (`ledger::writer`) shares one write transaction between the
 // submissions waiting at the same moment (one bulk write, or item by item in savepoints
-// when an item is refused): the same invariants must hold through it. Its tests run on a multi-threaded runtime, as the server does, so
-// submissions queue while another one is being written and batches form.
+// when an item is refused): the same invariants must hold through it. Its tests run on a
+// multi-threaded runtime, as the server does, so submissions queue while another one is
+// being written and batches form.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_group_writer_exactly_one_hundred_of_two_hundred_redemptions_succeed() {

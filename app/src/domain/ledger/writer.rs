@@ -292,12 +292,14 @@ impl Shared {
 
     /// Writes one batch of what is queued (nothing when a leader before took it all).
     async fn lead(self: &Arc<Self>, mut desk: OwnedMutexGuard<Desk>) {
-        // The write turn and the gathering before the batch: waiting for them takes nothing
+        // The gathering and the write turn before the batch: waiting for them takes nothing
         // from the queue, so a caller that goes away meanwhile leaves everything as it was.
-        let turn = self.db.write_turn().await;
+        // The gathering comes first so that it never holds SQLite's write turn, which the
+        // worker's writes wait for too.
         if let Some((callers, at_most)) = desk.gathering.wait_for(self.queued()) {
             self.gather(callers, at_most).await;
         }
+        let turn = self.db.write_turn().await;
         let batch = self.take_batch();
         if batch.is_empty() {
             return;
@@ -307,9 +309,7 @@ impl Shared {
         let written = batch.len();
         let (batch, bulk_tried) = match desk.write_direct(&self.db, batch) {
             DirectWrite::Written => {
-                desk.pooled.after_batch(&self.db);
-                let waiting = self.queued();
-                desk.gathering.learn(written, waiting, started.elapsed());
+                desk.after_write(self, written, started);
                 return;
             }
             DirectWrite::Refused(batch) => (batch, true),
@@ -320,15 +320,22 @@ impl Shared {
         let shared = Arc::clone(self);
         FinishOnDrop::new(async move {
             write_batch(&shared.db, &mut desk.pooled, batch, !bulk_tried).await;
-            desk.pooled.after_batch(&shared.db);
-            let waiting = shared.queued();
-            desk.gathering.learn(written, waiting, started.elapsed());
+            desk.after_write(&shared, written, started);
         })
         .await;
     }
 }
 
 impl Desk {
+    /// After a batch of `written` submissions, started at `started`, was written (either
+    /// path): the pooled connection's upkeep, and what the next leader learns for its
+    /// gathering (the callers that queued meanwhile are still in the queue).
+    fn after_write(&mut self, shared: &Shared, written: usize, started: Instant) {
+        self.pooled.after_batch(&shared.db);
+        self.gathering
+            .learn(written, shared.queued(), started.elapsed());
+    }
+
     /// Writes `batch` on the direct SQLite connection, or gives it back for the pooled
     /// path.
     fn write_direct(&mut self, db: &Database, batch: Vec<Job>) -> DirectWrite {
