@@ -132,3 +132,54 @@ async fn an_unreachable_smtp_server_neither_blocks_the_request_nor_loses_the_mai
     db.close().await;
     app.stop().await;
 }
+
+/// A backlog longer than one batch (a store importing its customers) goes out in one pass
+/// of the delivery loop, not a batch per poll.
+#[tokio::test]
+async fn a_backlog_longer_than_one_batch_goes_out_in_one_pass() {
+    use app::domain::{
+        db::Database,
+        email::Email,
+        mail::{delivery, enqueue, transport::MailTransport, Mailbox, OutgoingMail},
+    };
+    let guard = tempfile::tempdir().unwrap();
+    let url = crate::helpers::fresh_database_url(guard.path()).await;
+    let db = Database::connect(&url, 2).await.unwrap();
+    db.migrate().await.unwrap();
+    const WAITING: usize = 45;
+    let mut tx = db.begin_write().await.unwrap();
+    for i in 0..WAITING {
+        let mail = OutgoingMail {
+            to: Email::parse(&format!("customer{i}@example.com")).unwrap(),
+            subject: format!("Welcome {i}"),
+            text: "Your points are waiting.".into(),
+            html: "<p>Your points are waiting.</p>".into(),
+        };
+        enqueue(&mut tx, &mail).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let outbox = guard.path().join("outbox");
+    let transport = MailTransport::files(outbox.clone()).unwrap();
+    let from: Mailbox = "pointmint <noreply@example.com>".parse().unwrap();
+
+    let sent = delivery::deliver_backlog(&db, &transport, &from)
+        .await
+        .unwrap();
+
+    assert_eq!(sent, WAITING, "one pass sends the whole backlog");
+    let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(unsent, 0);
+    let files = std::fs::read_dir(&outbox).unwrap().count();
+    assert_eq!(files, WAITING);
+    assert_eq!(
+        delivery::deliver_backlog(&db, &transport, &from)
+            .await
+            .unwrap(),
+        0,
+        "nothing is sent twice"
+    );
+    db.close().await;
+}
