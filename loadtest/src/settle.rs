@@ -38,9 +38,11 @@ impl Settlement {
     }
 }
 
-/// Waits until the worker has settled every operation (none queued, signed or broadcast),
-/// so each measurement starts on a quiet server: the worker's broadcasts, confirmations and
-/// webhook fan-out of the previous measurement's operations would otherwise run into it.
+/// Waits until the server's background work is done: the worker has settled every
+/// operation (none queued, signed or broadcast) and the outbox holds no unsent mail. So
+/// each measurement starts on a quiet server: the worker's broadcasts, confirmations and
+/// webhook fan-out of the previous measurement's operations, or the welcome mails of the
+/// set-up's customers (two writes each), would otherwise run into it, on either side.
 pub async fn wait_settled(db: &Database) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -49,11 +51,15 @@ pub async fn wait_settled(db: &Database) -> anyhow::Result<()> {
         )
         .fetch_one(db.pool())
         .await?;
-        if open == 0 {
+        let unsent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+                .fetch_one(db.pool())
+                .await?;
+        if open == 0 && unsent == 0 {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{open} operations still open after 300 s");
+            bail!("{open} operations still open and {unsent} mails unsent after 300 s");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
