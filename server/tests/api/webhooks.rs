@@ -309,3 +309,82 @@ async fn private_and_loopback_targets_are_refused_unless_allowed() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+/// Two transactions writing events at once (the worker's sending and chain-following loops
+/// do) can commit their ids out of order on PostgreSQL: the lower id after the higher one.
+/// The fan-out sends both; it does not move past the lower id while its transaction runs.
+#[tokio::test]
+async fn an_event_that_commits_after_a_later_one_is_still_sent() {
+    use crate::helpers::{fresh_database_url, TestDatabase};
+    use app::domain::{
+        db::Database,
+        events::{self, EventType},
+        webhooks::fanout,
+    };
+    if TestDatabase::from_env() == TestDatabase::Sqlite {
+        // SQLite's writers take turns (`BEGIN IMMEDIATE`): ids commit in order there, and a
+        // second writer could not even begin while the first is open.
+        return;
+    }
+    let guard = tempfile::tempdir().unwrap();
+    let db = Database::connect(&fresh_database_url(guard.path()).await, 4)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let store_id: i64 = sqlx::query_scalar(
+        "INSERT INTO stores (name, slug, created_at) VALUES ('Shop', 'shop', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (store_id, url, description, event_types, sealed_secret, \
+           after_event_id, created_at, updated_at) \
+         VALUES ($1, 'https://hooks.example.com/points', '', '', $2, 0, 0, 0)",
+    )
+    .bind(store_id)
+    .bind(vec![0_u8; 8])
+    .execute(db.pool())
+    .await
+    .unwrap();
+
+    // The first writer takes the lower id and stays open; the second commits a higher one.
+    let mut first = db.pool().begin().await.unwrap();
+    events::emit(
+        &mut first,
+        store_id,
+        EventType::WebhookTest,
+        &json!({"n": 1}),
+    )
+    .await
+    .unwrap();
+    let mut second = db.pool().begin().await.unwrap();
+    events::emit(
+        &mut second,
+        store_id,
+        EventType::WebhookTest,
+        &json!({"n": 2}),
+    )
+    .await
+    .unwrap();
+    second.commit().await.unwrap();
+    fanout::run_once(&db, 200).await.unwrap();
+    first.commit().await.unwrap();
+    fanout::run_once(&db, 200).await.unwrap();
+
+    let written: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let sent: Vec<i64> =
+        sqlx::query_scalar("SELECT event_id FROM webhook_deliveries ORDER BY event_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(written.len(), 2);
+    assert_eq!(
+        sent, written,
+        "one delivery per event, the earlier id included"
+    );
+    db.close().await;
+}

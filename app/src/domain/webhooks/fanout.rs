@@ -1,8 +1,14 @@
 //! From the event log to the delivery queue: every new event becomes one delivery per
 //! enabled endpoint of its store whose filter matches.
 //!
-//! The cursor (`webhook_fanout.last_event_id`) moves in the same transaction that inserts
-//! the deliveries, so an event is fanned out exactly once even with several processes.
+//! The cursor (`webhook_fanout`) moves in the same transaction that inserts the
+//! deliveries, so an event is fanned out exactly once even with several processes.
+//!
+//! On PostgreSQL the log is read in the order events become final, (writing transaction,
+//! id), and only below the oldest transaction still running: ids are handed out at insert
+//! and two writers can commit them out of order, so an id cursor would skip an event
+//! whose transaction commits after a later one's (see the migration
+//! `20261208000001_events_commit_order`). On SQLite writers take turns: ids commit in order.
 
 use std::collections::{hash_map::Entry, HashMap};
 
@@ -11,31 +17,57 @@ use sqlx::{AnyConnection, Row};
 use super::{deliveries, endpoints, payload};
 use crate::domain::db::{Database, Dialect};
 
+/// How far the fan-out has read: the last event fanned out and, on PostgreSQL, its
+/// writing transaction (0 on SQLite).
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    xact_id: i64,
+    event_id: i64,
+}
+
+// xid8 is not a type the Any driver reads or binds: it travels as text cast to BIGINT
+// (transaction ids stay far below 2^63).
+const PG_CURSOR: &str = "SELECT CAST(CAST(last_xact_id AS TEXT) AS BIGINT), last_event_id \
+     FROM webhook_fanout WHERE id = 1 FOR UPDATE";
+const PG_EVENTS: &str = "SELECT id, store_id, event_type, data, created_at, \
+       CAST(CAST(xact_id AS TEXT) AS BIGINT) \
+     FROM events \
+     WHERE (xact_id, id) > (CAST(CAST($1 AS TEXT) AS xid8), $2) \
+       AND xact_id < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY xact_id, id LIMIT $3";
+const PG_MOVE: &str = "UPDATE webhook_fanout \
+     SET last_xact_id = CAST(CAST($1 AS TEXT) AS xid8), last_event_id = $2 WHERE id = 1";
+const SQLITE_CURSOR: &str = "SELECT 0, last_event_id FROM webhook_fanout WHERE id = 1";
+const SQLITE_EVENTS: &str = "SELECT id, store_id, event_type, data, created_at, 0 \
+     FROM events WHERE id > $1 ORDER BY id LIMIT $2";
+const SQLITE_MOVE: &str = "UPDATE webhook_fanout SET last_event_id = $1 WHERE id = 1";
+
 /// Fans out up to `batch` events; returns how many events were read.
 #[tracing::instrument(skip(db))]
 pub async fn run_once(db: &Database, batch: i64) -> Result<usize, sqlx::Error> {
-    let lock = match db.dialect() {
-        Dialect::Postgres => " FOR UPDATE",
-        Dialect::Sqlite => "",
-    };
+    let postgres = db.dialect() == Dialect::Postgres;
     let mut tx = db.begin_write().await?;
-    let cursor: i64 = sqlx::query_scalar(&format!(
-        "SELECT last_event_id FROM webhook_fanout WHERE id = 1{lock}"
-    ))
-    .fetch_one(&mut *tx)
-    .await?;
-    let events = sqlx::query(
-        "SELECT id, store_id, event_type, data, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(cursor)
-    .bind(batch)
-    .fetch_all(&mut *tx)
-    .await?;
+    let read_cursor = if postgres { PG_CURSOR } else { SQLITE_CURSOR };
+    let (xact_id, event_id): (i64, i64) = sqlx::query_as(read_cursor).fetch_one(&mut *tx).await?;
+    let cursor = Cursor { xact_id, event_id };
+    let read_events = if postgres {
+        sqlx::query(PG_EVENTS).bind(cursor.xact_id)
+    } else {
+        sqlx::query(SQLITE_EVENTS)
+    };
+    let events = read_events
+        .bind(cursor.event_id)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
     let Some(last) = events.last() else {
         tx.rollback().await?;
         return Ok(0);
     };
-    let last_id: i64 = last.try_get(0)?;
+    let reached = Cursor {
+        xact_id: last.try_get(5)?,
+        event_id: last.try_get(0)?,
+    };
     // Endpoints once per store of the batch, not once per event: this runs inside a write
     // transaction, and a chain transaction's confirmation writes hundreds of events at once.
     let mut endpoints_of: HashMap<i64, Vec<(endpoints::Endpoint, i64)>> = HashMap::new();
@@ -77,10 +109,12 @@ pub async fn run_once(db: &Database, batch: i64) -> Result<usize, sqlx::Error> {
             .await?;
         }
     }
-    sqlx::query("UPDATE webhook_fanout SET last_event_id = $1 WHERE id = 1")
-        .bind(last_id)
-        .execute(&mut *tx)
-        .await?;
+    let move_cursor = if postgres {
+        sqlx::query(PG_MOVE).bind(reached.xact_id)
+    } else {
+        sqlx::query(SQLITE_MOVE)
+    };
+    move_cursor.bind(reached.event_id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(events.len())
 }
