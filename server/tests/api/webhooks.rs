@@ -315,9 +315,8 @@ async fn private_and_loopback_targets_are_refused_unless_allowed() {
 /// The fan-out sends both; it does not move past the lower id while its transaction runs.
 #[tokio::test]
 async fn an_event_that_commits_after_a_later_one_is_still_sent() {
-    use crate::helpers::{fresh_database_url, TestDatabase};
+    use crate::helpers::TestDatabase;
     use app::domain::{
-        db::Database,
         events::{self, EventType},
         webhooks::fanout,
     };
@@ -327,26 +326,7 @@ async fn an_event_that_commits_after_a_later_one_is_still_sent() {
         return;
     }
     let guard = tempfile::tempdir().unwrap();
-    let db = Database::connect(&fresh_database_url(guard.path()).await, 4)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let store_id: i64 = sqlx::query_scalar(
-        "INSERT INTO stores (name, slug, created_at) VALUES ('Shop', 'shop', 0) RETURNING id",
-    )
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO webhook_endpoints (store_id, url, description, event_types, sealed_secret, \
-           after_event_id, created_at, updated_at) \
-         VALUES ($1, 'https://hooks.example.com/points', '', '', $2, 0, 0, 0)",
-    )
-    .bind(store_id)
-    .bind(vec![0_u8; 8])
-    .execute(db.pool())
-    .await
-    .unwrap();
+    let (db, store_id) = store_with_an_endpoint(guard.path()).await;
 
     // The first writer takes the lower id and stays open; the second commits a higher one.
     let mut first = db.pool().begin().await.unwrap();
@@ -387,4 +367,70 @@ async fn an_event_that_commits_after_a_later_one_is_still_sent() {
         "one delivery per event, the earlier id included"
     );
     db.close().await;
+}
+
+/// Two dispatchers at once (two server processes on one database) send each event once:
+/// both may read the same events, and only the one whose cursor move finds the cursor where
+/// it read it writes deliveries.
+#[tokio::test]
+async fn two_fan_outs_at_once_send_each_event_once() {
+    use app::domain::{
+        events::{self, EventType},
+        webhooks::fanout,
+    };
+    let guard = tempfile::tempdir().unwrap();
+    let (db, store_id) = store_with_an_endpoint(guard.path()).await;
+    const ROUNDS: usize = 20;
+    const EVENTS: usize = 5;
+    for round in 0..ROUNDS {
+        let mut tx = db.begin_write().await.unwrap();
+        for n in 0..EVENTS {
+            events::emit(
+                &mut tx,
+                store_id,
+                EventType::WebhookTest,
+                &json!({"round": round, "n": n}),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let (one, other) = tokio::join!(fanout::run_once(&db, 200), fanout::run_once(&db, 200));
+        assert_eq!(one.unwrap() + other.unwrap(), EVENTS, "round {round}");
+    }
+    let (deliveries, events): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM webhook_deliveries")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (deliveries, events),
+        ((ROUNDS * EVENTS) as i64, (ROUNDS * EVENTS) as i64)
+    );
+    db.close().await;
+}
+
+/// A fresh, migrated database with a store and one endpoint that wants every event type.
+async fn store_with_an_endpoint(dir: &std::path::Path) -> (app::domain::db::Database, i64) {
+    let db = app::domain::db::Database::connect(&crate::helpers::fresh_database_url(dir).await, 4)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let store_id: i64 = sqlx::query_scalar(
+        "INSERT INTO stores (name, slug, created_at) VALUES ('Shop', 'shop', 0) RETURNING id",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (store_id, url, description, event_types, sealed_secret, \
+           after_event_id, created_at, updated_at) \
+         VALUES ($1, 'https://hooks.example.com/points', '', '', $2, 0, 0, 0)",
+    )
+    .bind(store_id)
+    .bind(vec![0_u8; 8])
+    .execute(db.pool())
+    .await
+    .unwrap();
+    (db, store_id)
 }

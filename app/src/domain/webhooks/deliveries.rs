@@ -8,11 +8,7 @@
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
 use super::{endpoints::EndpointError, payload};
-use crate::domain::{
-    clock,
-    db::{Database, Dialect},
-    events::EventType,
-};
+use crate::domain::{clock, db::Database, events::EventType};
 
 /// How much of a receiver's answer the log keeps.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -253,34 +249,41 @@ pub async fn claim_due(
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let now = now_millis();
-    let lock = match db.dialect() {
-        Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
-        Dialect::Sqlite => "",
-    };
-    let mut tx = db.begin_write().await?;
-    let rows = sqlx::query(&format!(
+    // Looked up before any write transaction: most rounds find nothing due, and on SQLite
+    // a write transaction is the one write lock that awards and the worker wait for.
+    let due: Vec<(i64, String)> = sqlx::query_as(
         "SELECT d.id, e.url FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
          WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1 AND e.disabled_at IS NULL \
-         ORDER BY d.next_attempt_at LIMIT $2{lock}"
-    ))
+         ORDER BY d.next_attempt_at LIMIT $2",
+    )
     .bind(now)
     .bind(limit)
-    .fetch_all(&mut *tx)
+    .fetch_all(db.pool())
     .await?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (id, url): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.begin_write().await?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for (id, url) in due {
+        // Still due: another process may have claimed it since the look-up (on PostgreSQL
+        // this waits for that process's claim to commit and then finds it no longer due).
         let row = sqlx::query(&format!(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 RETURNING {COLUMNS}"
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+             WHERE id = $2 AND status IN ('pending', 'failed') AND next_attempt_at <= $3 \
+             RETURNING {COLUMNS}"
         ))
         .bind(now + lease_ms)
         .bind(id)
-        .fetch_one(&mut *tx)
+        .bind(now)
+        .fetch_optional(&mut *tx)
         .await?;
-        claimed.push(Claimed {
-            delivery: Delivery::from_row(&row)?,
-            url,
-        });
+        if let Some(row) = row {
+            claimed.push(Claimed {
+                delivery: Delivery::from_row(&row)?,
+                url,
+            });
+        }
     }
     tx.commit().await?;
     Ok(claimed)
