@@ -13,6 +13,9 @@
 //! and two writers can commit them out of order, so an id cursor would skip an event
 //! whose transaction commits after a later one's (see the migration
 //! `20261208000001_events_commit_order`). On SQLite writers take turns: ids commit in order.
+//! The oldest running transaction is the whole PostgreSQL server's, so a long writing
+//! transaction in any of its databases holds webhooks back (never loses them) until it
+//! ends.
 
 use std::collections::{hash_map::Entry, HashMap};
 
