@@ -86,6 +86,7 @@ pub async fn run_once(db: &Database, batch: i64) -> Result<usize, sqlx::Error> {
             slot.insert(enabled_endpoints(&mut conn, store_id).await?);
         }
     }
+    // Per event that has endpoints to go to: what the write below enqueues for each.
     let mut fanned = Vec::new();
     for event in &events {
         let (event_id, store_id): (i64, i64) = (event.try_get(0)?, event.try_get(1)?);
@@ -103,15 +104,7 @@ pub async fn run_once(db: &Database, batch: i64) -> Result<usize, sqlx::Error> {
         let data: serde_json::Value =
             serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let body = payload::body(&event_type, created_at, &data);
-        for endpoint_id in targets {
-            fanned.push((
-                endpoint_id,
-                store_id,
-                event_id,
-                event_type.clone(),
-                body.clone(),
-            ));
-        }
+        fanned.push((event_id, store_id, event_type, body, targets));
     }
     drop(conn);
 
@@ -132,18 +125,20 @@ pub async fn run_once(db: &Database, batch: i64) -> Result<usize, sqlx::Error> {
         tx.rollback().await?;
         return Ok(0);
     }
-    for (endpoint_id, store_id, event_id, event_type, body) in fanned {
-        let msg_id = payload::new_msg_id();
-        deliveries::enqueue_in(
-            &mut tx,
-            endpoint_id,
-            store_id,
-            Some(event_id),
-            &msg_id,
-            &event_type,
-            &body,
-        )
-        .await?;
+    for (event_id, store_id, event_type, body, targets) in fanned {
+        for endpoint_id in targets {
+            let msg_id = payload::new_msg_id();
+            deliveries::enqueue_in(
+                &mut tx,
+                endpoint_id,
+                store_id,
+                Some(event_id),
+                &msg_id,
+                &event_type,
+                &body,
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(events.len())
