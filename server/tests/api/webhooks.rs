@@ -434,6 +434,10 @@ async fn two_fan_outs_at_once_send_each_event_once() {
 
 /// A fresh, migrated database with a store and one endpoint that wants every event type.
 async fn store_with_an_endpoint(dir: &std::path::Path) -> (app::domain::db::Database, i64) {
+    use app::domain::{
+        custody::MasterKey,
+        webhooks::{endpoints, EventFilter, SecretSealer},
+    };
     let db = app::domain::db::Database::connect(&crate::helpers::fresh_database_url(dir).await, 4)
         .await
         .unwrap();
@@ -444,15 +448,18 @@ async fn store_with_an_endpoint(dir: &std::path::Path) -> (app::domain::db::Data
     .fetch_one(db.pool())
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO webhook_endpoints (store_id, url, description, event_types, sealed_secret, \
-           after_event_id, created_at, updated_at) \
-         VALUES ($1, 'https://hooks.example.com/points', '', '', $2, 0, 0, 0)",
+    // Nothing is sent in these tests: the deliveries the fan-out writes are what they check.
+    let endpoint = endpoints::NewEndpoint::parse(
+        "http://127.0.0.1:9/points",
+        "",
+        EventFilter::default(),
+        true,
     )
-    .bind(store_id)
-    .bind(vec![0_u8; 8])
-    .execute(db.pool())
     .await
     .unwrap();
+    let sealer = SecretSealer::new(MasterKey::generate());
+    endpoints::create(&db, &sealer, store_id, &endpoint)
+        .await
+        .unwrap();
     (db, store_id)
 }
